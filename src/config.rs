@@ -1,0 +1,557 @@
+//! The wego config: typed, versioned, layered.
+//!
+//! Precedence, lowest first: built-in defaults < user file (`$XDG_CONFIG_HOME/wego/config.yaml`)
+//! < repo file (`.wego/config.yaml` in the wego repo) < environment < flags. Every leaf value
+//! remembers where it came from so `wego config view` can say why a value is what it is.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const API_VERSION: &str = "wego.weave.works/v1alpha1";
+pub const KIND: &str = "Config";
+
+/// Errors loading or merging configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A config file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// A config file is not valid YAML or does not match the schema.
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    /// An environment variable or flag holds a value of the wrong type.
+    #[error("{origin}: {message}")]
+    Override { origin: String, message: String },
+}
+
+impl ConfigError {
+    /// The fix to suggest to the user.
+    pub fn help(&self) -> String {
+        match self {
+            ConfigError::Read { .. } => "check the file's permissions".into(),
+            ConfigError::Invalid { .. } => {
+                "fix the value (see `wego config view` for every key, its type and default)".into()
+            }
+            ConfigError::Override { .. } => "fix or unset it".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Config {
+    pub api_version: String,
+    pub kind: String,
+    /// error, warn, info, debug or trace.
+    pub log_level: String,
+    /// Send the anonymous usage ping and check for updates.
+    pub telemetry: bool,
+    pub checkpoint: Checkpoint,
+    /// Experimental features to enable.
+    pub features: Vec<String>,
+    pub flux: Flux,
+    pub git: Git,
+    pub pull_request: PullRequest,
+    pub layout: Layout,
+    pub providers: Vec<ProviderHost>,
+    pub limits: Limits,
+    /// URL of the wego repo (the repo `wego add` writes to); empty: created on first add.
+    pub wego_repo: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Checkpoint {
+    pub url: String,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Flux {
+    pub version: String,
+    pub namespace: String,
+    pub components: Vec<String>,
+    pub components_extra: Vec<String>,
+    /// Base URL of Flux release downloads (a mirror), `<base>/v<version>/install.yaml`.
+    pub manifests_base_url: String,
+    /// A local file or URL of the runtime manifest; overrides the download.
+    pub manifests: String,
+    pub registry: String,
+    pub network_policy: bool,
+    pub watch_all_namespaces: bool,
+    pub log_level: String,
+    /// Extra arguments passed to every Flux controller.
+    pub install_args: Vec<String>,
+    pub download_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Git {
+    /// Commit straight to the default branch instead of a branch + pull request.
+    pub commit_to_main: bool,
+    /// Branch name pattern; `{app}` and `{cluster}` are replaced.
+    pub branch_pattern: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// Template rendering the commit message.
+    pub commit_message_template: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct PullRequest {
+    pub title_template: String,
+    pub body_template: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Layout {
+    /// Directory of App resources in the wego repo.
+    pub apps: String,
+    /// Directory of per-cluster Flux resources in the wego repo.
+    pub targets: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ProviderHost {
+    /// Git host name as it appears in repo URLs, e.g. `github.example.com`.
+    pub host: String,
+    /// `github` or `gitlab`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// API base URL, e.g. `https://github.example.com/api/v3`.
+    pub api_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_operations: u64,
+    pub max_call_depth: usize,
+    pub max_expr_depth: usize,
+    pub max_string_size: usize,
+    pub max_array_size: usize,
+    pub max_map_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            api_version: API_VERSION.into(),
+            kind: KIND.into(),
+            log_level: "info".into(),
+            telemetry: true,
+            checkpoint: Checkpoint::default(),
+            features: vec![],
+            flux: Flux::default(),
+            git: Git::default(),
+            pull_request: PullRequest::default(),
+            layout: Layout::default(),
+            providers: vec![],
+            limits: Limits::default(),
+            wego_repo: String::new(),
+        }
+    }
+}
+
+impl Default for Checkpoint {
+    fn default() -> Self {
+        Checkpoint {
+            url: "https://checkpoint-api.weave.works".into(),
+            timeout_ms: 1000,
+        }
+    }
+}
+
+impl Default for Flux {
+    fn default() -> Self {
+        Flux {
+            version: crate::build_info::FLUX_VERSION.into(),
+            namespace: "flux-system".into(),
+            components: [
+                "source-controller",
+                "kustomize-controller",
+                "helm-controller",
+                "notification-controller",
+            ]
+            .map(String::from)
+            .to_vec(),
+            components_extra: vec![],
+            manifests_base_url: "https://github.com/fluxcd/flux2/releases/download".into(),
+            manifests: String::new(),
+            registry: "ghcr.io/fluxcd".into(),
+            network_policy: true,
+            watch_all_namespaces: true,
+            log_level: "info".into(),
+            install_args: vec![],
+            download_timeout_seconds: 30,
+        }
+    }
+}
+
+impl Default for Git {
+    fn default() -> Self {
+        Git {
+            commit_to_main: false,
+            branch_pattern: "wego/add-{app}".into(),
+            author_name: "wego".into(),
+            author_email: "wego@weave.works".into(),
+            commit_message_template: "git/commit-message.j2".into(),
+        }
+    }
+}
+
+impl Default for PullRequest {
+    fn default() -> Self {
+        PullRequest {
+            title_template: "git/pr-title.j2".into(),
+            body_template: "git/pr-body.md.j2".into(),
+        }
+    }
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            apps: ".wego/apps".into(),
+            targets: ".wego/targets".into(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_operations: 5_000_000,
+            max_call_depth: 64,
+            max_expr_depth: 128,
+            max_string_size: 16 << 20,
+            max_array_size: 1_000_000,
+            max_map_size: 1_000_000,
+        }
+    }
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Origin {
+    Default,
+    User(String),
+    Repo(String),
+    Env(String),
+    Flag(String),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::User(p) => write!(f, "user file {p}"),
+            Origin::Repo(p) => write!(f, "repo file {p}"),
+            Origin::Env(v) => write!(f, "env {v}"),
+            Origin::Flag(v) => write!(f, "flag {v}"),
+        }
+    }
+}
+
+/// The effective config with the origin of every leaf (dotted key).
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub config: Config,
+    pub origins: BTreeMap<String, Origin>,
+}
+
+/// Environment variables that set config keys, with the key they set.
+pub const ENV_KEYS: &[(&str, &str)] = &[
+    ("WEGO_LOG_LEVEL", "logLevel"),
+    ("WEGO_FEATURES", "features"),
+    ("WEGO_FLUX_VERSION", "flux.version"),
+    ("WEGO_FLUX_MANIFESTS", "flux.manifests"),
+    ("WEGO_FLUX_MANIFESTS_BASE_URL", "flux.manifestsBaseUrl"),
+    ("WEGO_CHECKPOINT_URL", "checkpoint.url"),
+    ("WEGO_TELEMETRY", "telemetry"),
+    ("WEGO_REPO", "wegoRepo"),
+];
+
+/// Builds the effective config from its layers.
+#[derive(Debug, Default)]
+pub struct Loader {
+    pub user_file: Option<PathBuf>,
+    pub repo_file: Option<PathBuf>,
+    /// Environment as (name, value); passed in so tests need not touch the process env.
+    pub env: Vec<(String, String)>,
+    /// Flag overrides as (flag, dotted key, value).
+    pub flags: Vec<(String, String, Value)>,
+}
+
+impl Loader {
+    pub fn load(&self) -> Result<Effective, ConfigError> {
+        let mut merged = serde_json::to_value(Config::default()).expect("config serializes");
+        let mut origins = BTreeMap::new();
+        leaves(&merged, "", &mut |k, _| {
+            origins.insert(k.to_string(), Origin::Default);
+        });
+
+        for (file, origin) in [
+            (&self.user_file, Origin::User as fn(String) -> Origin),
+            (&self.repo_file, Origin::Repo as fn(String) -> Origin),
+        ] {
+            let Some(path) = file else { continue };
+            if !path.is_file() {
+                continue;
+            }
+            let layer = read_file(path)?;
+            let o = origin(path.display().to_string());
+            merge(&mut merged, &layer, "", &mut |k| {
+                origins.insert(k.to_string(), o.clone());
+            });
+        }
+
+        for (name, key) in ENV_KEYS {
+            let Some((_, raw)) = self.env.iter().find(|(n, _)| n == name) else {
+                continue;
+            };
+            let value = env_value(name, key, raw)?;
+            set_key(&mut merged, key, value);
+            origins.insert((*key).to_string(), Origin::Env((*name).to_string()));
+        }
+        // CHECKPOINT_DISABLE is the convention shared by Weaveworks and HashiCorp tools.
+        if self
+            .env
+            .iter()
+            .any(|(n, v)| n == "CHECKPOINT_DISABLE" && !v.is_empty() && v != "0")
+        {
+            set_key(&mut merged, "telemetry", Value::Bool(false));
+            origins.insert("telemetry".into(), Origin::Env("CHECKPOINT_DISABLE".into()));
+        }
+        for (flag, key, value) in &self.flags {
+            set_key(&mut merged, key, value.clone());
+            origins.insert(key.clone(), Origin::Flag(flag.clone()));
+        }
+
+        let config: Config = serde_json::from_value(merged).map_err(|e| ConfigError::Override {
+            origin: "environment or flags".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Effective { config, origins })
+    }
+}
+
+/// Parse and validate one config file; returns its keys as JSON for merging.
+pub fn read_file(path: &Path) -> Result<Value, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(&text).map_err(|message| ConfigError::Invalid {
+        path: path.display().to_string(),
+        message,
+    })
+}
+
+/// Validate config text against the schema; returns the keys it sets.
+pub fn parse(text: &str) -> Result<Value, String> {
+    let opts = serde_saphyr::options! { strict_booleans: true };
+    if text.trim().is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    let typed: Config = serde_saphyr::from_str_with_options(text, opts.clone())
+        .map_err(|e| one_line(&e.to_string()))?;
+    if typed.api_version != API_VERSION || typed.kind != KIND {
+        return Err(format!(
+            "apiVersion/kind must be `{API_VERSION}`/`{KIND}`, found `{}`/`{}`",
+            typed.api_version, typed.kind
+        ));
+    }
+    serde_saphyr::from_str_with_options::<Value>(text, opts).map_err(|e| one_line(&e.to_string()))
+}
+
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Interpret an environment value for `key`, using the default's type.
+fn env_value(name: &str, key: &str, raw: &str) -> Result<Value, ConfigError> {
+    let default = serde_json::to_value(Config::default()).expect("config serializes");
+    let bad = |expected: &str| ConfigError::Override {
+        origin: format!("env {name}"),
+        message: format!("`{raw}` is not {expected} (it sets `{key}`)"),
+    };
+    Ok(match get_key(&default, key) {
+        Some(Value::Bool(_)) => match raw {
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
+            _ => return Err(bad("a boolean (true/false)")),
+        },
+        Some(Value::Array(_)) => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.into()))
+                .collect(),
+        ),
+        Some(Value::Number(_)) => Value::Number(
+            raw.parse::<u64>()
+                .map_err(|_| bad("a whole number"))?
+                .into(),
+        ),
+        _ => Value::String(raw.into()),
+    })
+}
+
+fn leaves(v: &Value, prefix: &str, f: &mut dyn FnMut(&str, &Value)) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, v) in m {
+                leaves(v, &join(prefix, k), f);
+            }
+        }
+        _ => f(prefix, v),
+    }
+}
+
+fn join(prefix: &str, k: &str) -> String {
+    if prefix.is_empty() {
+        k.to_string()
+    } else {
+        format!("{prefix}.{k}")
+    }
+}
+
+/// Deep-merge `layer` into `base`: maps merge, everything else replaces.
+fn merge(base: &mut Value, layer: &Value, prefix: &str, set: &mut dyn FnMut(&str)) {
+    match (base, layer) {
+        (Value::Object(b), Value::Object(l)) => {
+            for (k, lv) in l {
+                let key = join(prefix, k);
+                let slot = b.entry(k.clone()).or_insert(Value::Null);
+                if slot.is_object() && lv.is_object() {
+                    merge(slot, lv, &key, set);
+                } else {
+                    *slot = lv.clone();
+                    set(&key);
+                }
+            }
+        }
+        (b, l) => {
+            *b = l.clone();
+            set(prefix);
+        }
+    }
+}
+
+pub fn get_key<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    key.split('.').try_fold(v, |v, k| v.get(k))
+}
+
+fn set_key(v: &mut Value, key: &str, value: Value) {
+    let mut cur = v;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, k) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = Value::Object(Default::default());
+        }
+        let m = cur.as_object_mut().expect("object");
+        if i == parts.len() - 1 {
+            m.insert((*k).to_string(), value);
+            return;
+        }
+        cur = m
+            .entry((*k).to_string())
+            .or_insert(Value::Object(Default::default()));
+    }
+}
+
+impl Effective {
+    /// Rows of (dotted key, JSON value, origin) for `wego config view`.
+    pub fn rows(&self) -> Vec<(String, Value, Origin)> {
+        let v = serde_json::to_value(&self.config).expect("config serializes");
+        let mut rows = Vec::new();
+        leaves(&v, "", &mut |k, val| {
+            let origin = self
+                .origins
+                .iter()
+                .filter(|(o, _)| *o == k || k.starts_with(&format!("{o}.")))
+                .map(|(_, o)| o.clone())
+                .last()
+                .unwrap_or(Origin::Default);
+            rows.push((k.to_string(), val.clone(), origin));
+        });
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
+    #[test]
+    fn precedence_defaults_user_repo_env_flags() {
+        let d = tempfile::tempdir().unwrap();
+        let hdr = "apiVersion: wego.weave.works/v1alpha1\nkind: Config\n";
+        let user = write(
+            d.path(),
+            "u.yaml",
+            &format!("{hdr}logLevel: debug\nflux:\n  namespace: a\n  version: 2.0.0\n"),
+        );
+        let repo = write(d.path(), "r.yaml", &format!("{hdr}flux:\n  namespace: b\n"));
+        let l = Loader {
+            user_file: Some(user),
+            repo_file: Some(repo),
+            env: vec![("WEGO_FLUX_VERSION".into(), "2.1.0".into())],
+            flags: vec![(
+                "--log-level".into(),
+                "logLevel".into(),
+                Value::String("warn".into()),
+            )],
+        };
+        let e = l.load().unwrap();
+        assert_eq!(e.config.flux.namespace, "b");
+        assert_eq!(e.config.flux.version, "2.1.0");
+        assert_eq!(e.config.log_level, "warn");
+        assert_eq!(e.config.git.branch_pattern, "wego/add-{app}");
+        assert!(matches!(e.origins["flux.namespace"], Origin::Repo(_)));
+        assert_eq!(
+            e.origins["flux.version"],
+            Origin::Env("WEGO_FLUX_VERSION".into())
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_named() {
+        let hdr = "apiVersion: wego.weave.works/v1alpha1\nkind: Config\n";
+        let e = parse(&format!("{hdr}flux:\n  namspace: x\n")).unwrap_err();
+        assert!(e.contains("namspace"), "{e}");
+        let e = parse(&format!("{hdr}telemetry: yes\n")).unwrap_err();
+        assert!(e.contains("telemetry") || e.contains("bool"), "{e}");
+    }
+
+    #[test]
+    fn checkpoint_disable_turns_telemetry_off() {
+        let l = Loader {
+            env: vec![("CHECKPOINT_DISABLE".into(), "1".into())],
+            ..Default::default()
+        };
+        assert!(!l.load().unwrap().config.telemetry);
+    }
+}

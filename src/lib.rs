@@ -1,0 +1,12 @@
+//! wego: a simple, opinionated on-ramp to GitOps on Kubernetes, built on Flux v2.
+//!
+//! Rust holds the mechanisms (git, Kubernetes, providers, templates, diagnostics); the
+//! commands themselves are Rhai scripts rendering minijinja templates, all overridable.
+
+pub mod build_info;
+pub mod checkpoint;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod primitives;
+pub mod render;

@@ -1,0 +1,64 @@
+//! The host API scripts see, one module per domain.
+
+pub mod checkpoint;
+pub mod exec;
+pub mod feature;
+pub mod fs;
+pub mod json;
+pub mod log;
+pub mod template;
+pub mod term;
+pub mod text;
+pub mod wego;
+pub mod yaml;
+
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine};
+
+use crate::engine::Host;
+
+/// Register every primitive module into `engine`.
+pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
+    let modules = [
+        ("log", log::module(host)),
+        ("template", template::module(host)),
+        ("yaml", yaml::module()),
+        ("json", json::module()),
+        ("fs", fs::module(host)),
+        ("exec", exec::module(host)),
+        ("feature", feature::module(host)),
+        ("term", term::module(host)),
+        ("text", text::module()),
+        ("wego", wego::module(host)),
+        ("checkpoint", checkpoint::module(host)),
+    ];
+    for (name, m) in modules {
+        engine.register_static_module(name, m.into());
+    }
+    wego::register_globals(engine);
+}
+
+/// JSON-like data into a script value.
+pub fn to_dynamic(v: &serde_json::Value) -> Dynamic {
+    rhai::serde::to_dynamic(v).unwrap_or(Dynamic::UNIT)
+}
+
+/// A script value into JSON-like data. Functions and custom types become strings.
+pub fn from_dynamic(v: &Dynamic) -> serde_json::Value {
+    rhai::serde::from_dynamic(v).unwrap_or_else(|_| serde_json::Value::String(v.to_string()))
+}
+
+/// Look up `key` in an options map, as a string.
+pub fn opt_str(opts: &rhai::Map, key: &str) -> Option<String> {
+    opts.get(key)
+        .filter(|v| !v.is_unit())
+        .map(|v| v.to_string())
+}
+
+/// Look up `key` in an options map, as a bool (default `false`).
+pub fn opt_bool(opts: &rhai::Map, key: &str) -> bool {
+    opts.get(key)
+        .and_then(|v| v.as_bool().ok())
+        .unwrap_or(false)
+}

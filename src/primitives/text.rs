@@ -1,0 +1,78 @@
+//! `text::` — small string mechanisms scripts need to follow Kubernetes naming rules.
+
+use rhai::Module;
+
+use crate::engine::api::ApiModule;
+
+/// `s` as a DNS-1123 label of at most `max` characters: lowercase alphanumerics and `-`,
+/// starting and ending alphanumeric. Long names keep a hash suffix so they stay unique.
+pub fn dns_label(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_string();
+    if out.len() <= max {
+        return out;
+    }
+    let suffix = &short_hash(s)[..8];
+    let keep = max.saturating_sub(suffix.len() + 1);
+    format!("{}-{}", out[..keep].trim_end_matches('-'), suffix)
+}
+
+/// Whether `s` is a valid DNS-1123 label (the rule for most Kubernetes names).
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+pub fn short_hash(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+pub fn module() -> Module {
+    let mut m = ApiModule::new("String helpers for Kubernetes naming rules.");
+    m.func(
+        "dns_label",
+        &["s: &str", "max: i64", "String"],
+        "Make `s` a DNS-1123 label of at most `max` characters; a long name is cut and given a hash suffix so distinct inputs stay distinct.\n\nExample: `text::dns_label(\"My_Cluster\", 63) // \"my-cluster\"`",
+        |s: &str, max: i64| dns_label(s, max.clamp(10, 253) as usize),
+    );
+    m.func(
+        "is_dns_label",
+        &["s: &str", "bool"],
+        "Whether `s` is a valid DNS-1123 label: at most 63 lowercase letters, digits or `-`, starting and ending with a letter or digit.\n\nExample: `text::is_dns_label(\"my-app\") // true`",
+        is_dns_label,
+    );
+    m.func(
+        "sha256",
+        &["s: &str", "String"],
+        "Hex SHA-256 of `s`.\n\nExample: `text::sha256(\"x\")`",
+        short_hash,
+    );
+    m.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(dns_label("My_Cluster.local", 63), "my-cluster-local");
+        let long = "a".repeat(100);
+        let l = dns_label(&long, 63);
+        assert!(l.len() <= 63 && is_dns_label(&l), "{l}");
+        assert_ne!(dns_label(&format!("{long}x"), 63), l);
+        assert!(!is_dns_label("-a") && !is_dns_label("A") && is_dns_label("a-1"));
+    }
+}

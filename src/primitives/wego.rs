@@ -1,0 +1,72 @@
+//! `wego::` — facts about this wego: versions, the effective config, the requested output.
+
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, Map, Module};
+
+use crate::build_info;
+use crate::engine::api::ApiModule;
+use crate::engine::Host;
+
+/// The effective config as a script value (camelCase keys, like the file).
+pub fn config_value(host: &Host) -> Dynamic {
+    super::to_dynamic(&serde_json::to_value(&host.config.config).expect("config serializes"))
+}
+
+pub fn info() -> Map {
+    let mut m = Map::new();
+    m.insert("version".into(), build_info::VERSION.into());
+    m.insert("commit".into(), build_info::GIT_COMMIT.into());
+    m.insert("build_date".into(), build_info::BUILD_DATE.into());
+    m.insert("app_api_version".into(), build_info::APP_API_VERSION.into());
+    m.insert("os".into(), std::env::consts::OS.into());
+    m.insert("arch".into(), std::env::consts::ARCH.into());
+    m
+}
+
+pub fn module(host: &Arc<Host>) -> Module {
+    let mut m = ApiModule::new("Facts about this wego and the current invocation.");
+    m.func(
+        "info",
+        &["Map"],
+        "wego's build facts: `version`, `commit`, `build_date`, `app_api_version`, `os`, `arch`.\n\nExample: `print(wego::info().version);`",
+        info,
+    );
+    let h = host.clone();
+    m.func(
+        "config",
+        &["Map"],
+        "The effective wego config (defaults < user file < repo file < env < flags). The same value is in scope as `config` in a command script; modules call this.\n\nExample: `let ns = wego::config().flux.namespace;`",
+        move || config_value(&h),
+    );
+    let h = host.clone();
+    m.func(
+        "output",
+        &["String"],
+        "The output format asked for with `-o`: `table`, `json` or `yaml`.\n\nExample: `if wego::output() == \"json\" { ... }`",
+        move || serde_json::to_value(h.globals.output).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+    );
+    let h = host.clone();
+    m.func(
+        "print_data",
+        &["value: Dynamic", "()"],
+        "Print `value` on stdout as JSON or YAML according to `-o` (YAML for `table`).\n\nExample: `wego::print_data(#{apps: apps});`",
+        move |v: Dynamic| {
+            let data = super::from_dynamic(&v);
+            let text = match h.globals.output {
+                crate::engine::Output::Json => serde_json::to_string_pretty(&data).map(|s| s + "\n").map_err(|e| e.to_string()),
+                _ => super::yaml::to_string(&data),
+            };
+            text.map(|t| print!("{t}")).map_err(|e| crate::engine::fail("wego::print_data", e, None))
+        },
+    );
+    m.build()
+}
+
+/// Functions in the global namespace.
+pub fn register_globals(engine: &mut Engine) {
+    rhai::FuncRegistration::new("exit")
+        .with_params_info(["code: i64", "()"])
+        .with_comments(["/// Stop the script and exit wego with `code`.\n///\n/// Example: `if failed { exit(1); }`"])
+        .register_into_engine(engine, |code: i64| -> Result<(), Box<rhai::EvalAltResult>> { Err(crate::engine::exit(code)) });
+}

@@ -1,0 +1,93 @@
+//! `yaml::` — multi-document YAML in and out (serde-saphyr, YAML 1.2 booleans).
+
+use rhai::{Array, Dynamic, Module};
+
+use crate::engine::api::ApiModule;
+use crate::engine::fail;
+
+/// Parse every non-empty document of `text`.
+pub fn parse_all(text: &str) -> Result<Vec<serde_json::Value>, String> {
+    let opts = serde_saphyr::options! { strict_booleans: true };
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple_with_options(text, opts).map_err(|e| e.to_string())?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// Serialize one value as a YAML document (no leading `---`).
+pub fn to_string(v: &serde_json::Value) -> Result<String, String> {
+    serde_saphyr::to_string(v).map_err(|e| e.to_string())
+}
+
+/// Serialize values as a multi-document stream, each starting with `---`.
+pub fn to_string_all(docs: &[serde_json::Value]) -> Result<String, String> {
+    let mut out = String::new();
+    for d in docs {
+        out.push_str("---\n");
+        out.push_str(&to_string(d)?);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+pub fn module() -> Module {
+    let mut m =
+        ApiModule::new("Parse and print YAML (multi-document streams; comments are not kept).");
+    m.func(
+        "parse_all",
+        &["text: &str", "Array"],
+        "Parse a multi-document YAML stream into an array of values (empty documents skipped).\n\nErrors: invalid YAML, with line and column.\n\nExample: `let objs = yaml::parse_all(fs::read(\"app.yaml\"));`",
+        |text: &str| -> Result<Array, Box<rhai::EvalAltResult>> {
+            let docs = parse_all(text).map_err(|e| fail("yaml::parse_all", e, None))?;
+            Ok(docs.iter().map(super::to_dynamic).collect())
+        },
+    );
+    m.func(
+        "parse",
+        &["text: &str", "Dynamic"],
+        "Parse a single YAML document.\n\nExample: `let cfg = yaml::parse(\"a: 1\"); print(cfg.a);`",
+        |text: &str| -> Result<Dynamic, Box<rhai::EvalAltResult>> {
+            let mut docs = parse_all(text).map_err(|e| fail("yaml::parse", e, None))?;
+            match docs.len() {
+                0 => Ok(Dynamic::UNIT),
+                1 => Ok(super::to_dynamic(&docs.remove(0))),
+                n => Err(fail("yaml::parse", format!("expected one document, found {n}"), Some("use yaml::parse_all"))),
+            }
+        },
+    );
+    m.func(
+        "to_string",
+        &["value: Dynamic", "String"],
+        "Print a value as YAML. An array prints as a multi-document stream (`---` before each), anything else as one document.\n\nExample: `print(yaml::to_string([#{a: 1}, #{b: 2}]));`",
+        |v: Dynamic| -> Result<String, Box<rhai::EvalAltResult>> {
+            let r = if v.is_array() {
+                let docs: Vec<serde_json::Value> = v.cast::<Array>().iter().map(super::from_dynamic).collect();
+                to_string_all(&docs)
+            } else {
+                to_string(&super::from_dynamic(&v))
+            };
+            r.map_err(|e| fail("yaml::to_string", e, None))
+        },
+    );
+    m.func(
+        "to_doc",
+        &["value: Dynamic", "String"],
+        "Print a value as exactly one YAML document, even when it is an array.\n\nExample: `print(yaml::to_doc([1, 2]));`",
+        |v: Dynamic| to_string(&super::from_dynamic(&v)).map_err(|e| fail("yaml::to_doc", e, None)),
+    );
+    m.build()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn multi_doc_round_trip() {
+        let docs = super::parse_all("---\na: 1\n---\n---\nb: \"yes\"\nc: yes\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1]["b"], "yes");
+        assert_eq!(docs[1]["c"], "yes", "YAML 1.2: yes is a string");
+        let out = super::to_string_all(&docs).unwrap();
+        assert_eq!(super::parse_all(&out).unwrap(), docs);
+    }
+}
