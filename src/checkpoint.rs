@@ -37,10 +37,7 @@ struct Cached {
 
 enum State {
     Idle,
-    Pending {
-        rx: Receiver<Option<Info>>,
-        deadline: Instant,
-    },
+    Pending { rx: Receiver<Option<Info>>, deadline: Instant },
     Done(Option<Info>),
 }
 
@@ -94,10 +91,7 @@ impl Checkpoint {
         rt.spawn(async move {
             let _ = tx.send(fetch(&url, timeout).await);
         });
-        *state = State::Pending {
-            rx,
-            deadline: Instant::now() + self.timeout,
-        };
+        *state = State::Pending { rx, deadline: Instant::now() + self.timeout };
     }
 
     /// The answer, waiting at most until the deadline set when the check started.
@@ -138,10 +132,7 @@ fn cache_dir() -> Option<PathBuf> {
 }
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn read_cache() -> Option<Info> {
@@ -153,16 +144,9 @@ fn read_cache() -> Option<Info> {
 
 fn write_cache(info: &Info) {
     let Some(dir) = cache_dir() else { return };
-    let c = Cached {
-        checked_at: now(),
-        version: crate::build_info::VERSION.into(),
-        info: info.clone(),
-    };
+    let c = Cached { checked_at: now(), version: crate::build_info::VERSION.into(), info: info.clone() };
     if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(
-            dir.join("checkpoint.json"),
-            serde_json::to_string(&c).unwrap_or_default(),
-        );
+        let _ = std::fs::write(dir.join("checkpoint.json"), serde_json::to_string(&c).unwrap_or_default());
     }
 }
 
@@ -177,12 +161,7 @@ fn signature() -> String {
             return s.trim().to_string();
         }
     }
-    let seed = format!(
-        "{:?}{}{:?}",
-        SystemTime::now(),
-        std::process::id(),
-        std::thread::current().id()
-    );
+    let seed = format!("{:?}{}{:?}", SystemTime::now(), std::process::id(), std::thread::current().id());
     let sig = crate::primitives::text::short_hash(&seed)[..32].to_string();
     let _ = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, &sig));
     sig

@@ -18,10 +18,7 @@ pub const KIND: &str = "Config";
 pub enum ConfigError {
     /// A config file could not be read.
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     /// A config file is not valid YAML or does not match the schema.
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
@@ -166,10 +163,7 @@ impl Default for Config {
 
 impl Default for Checkpoint {
     fn default() -> Self {
-        Checkpoint {
-            url: "https://checkpoint-api.weave.works".into(),
-            timeout_ms: 1000,
-        }
+        Checkpoint { url: "https://checkpoint-api.weave.works".into(), timeout_ms: 1000 }
     }
 }
 
@@ -178,14 +172,9 @@ impl Default for Flux {
         Flux {
             version: crate::build_info::FLUX_VERSION.into(),
             namespace: "flux-system".into(),
-            components: [
-                "source-controller",
-                "kustomize-controller",
-                "helm-controller",
-                "notification-controller",
-            ]
-            .map(String::from)
-            .to_vec(),
+            components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"]
+                .map(String::from)
+                .to_vec(),
             components_extra: vec![],
             manifests_base_url: "https://github.com/fluxcd/flux2/releases/download".into(),
             manifests: String::new(),
@@ -213,19 +202,13 @@ impl Default for Git {
 
 impl Default for PullRequest {
     fn default() -> Self {
-        PullRequest {
-            title_template: "git/pr-title.j2".into(),
-            body_template: "git/pr-body.md.j2".into(),
-        }
+        PullRequest { title_template: "git/pr-title.j2".into(), body_template: "git/pr-body.md.j2".into() }
     }
 }
 
 impl Default for Layout {
     fn default() -> Self {
-        Layout {
-            apps: ".wego/apps".into(),
-            targets: ".wego/targets".into(),
-        }
+        Layout { apps: ".wego/apps".into(), targets: ".wego/targets".into() }
     }
 }
 
@@ -326,11 +309,7 @@ impl Loader {
             origins.insert((*key).to_string(), Origin::Env((*name).to_string()));
         }
         // CHECKPOINT_DISABLE is the convention shared by Weaveworks and HashiCorp tools.
-        if self
-            .env
-            .iter()
-            .any(|(n, v)| n == "CHECKPOINT_DISABLE" && !v.is_empty() && v != "0")
-        {
+        if self.env.iter().any(|(n, v)| n == "CHECKPOINT_DISABLE" && !v.is_empty() && v != "0") {
             set_key(&mut merged, "telemetry", Value::Bool(false));
             origins.insert("telemetry".into(), Origin::Env("CHECKPOINT_DISABLE".into()));
         }
@@ -339,24 +318,17 @@ impl Loader {
             origins.insert(key.clone(), Origin::Flag(flag.clone()));
         }
 
-        let config: Config = serde_json::from_value(merged).map_err(|e| ConfigError::Override {
-            origin: "environment or flags".into(),
-            message: e.to_string(),
-        })?;
+        let config: Config = serde_json::from_value(merged)
+            .map_err(|e| ConfigError::Override { origin: "environment or flags".into(), message: e.to_string() })?;
         Ok(Effective { config, origins })
     }
 }
 
 /// Parse and validate one config file; returns its keys as JSON for merging.
 pub fn read_file(path: &Path) -> Result<Value, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    parse(&text).map_err(|message| ConfigError::Invalid {
-        path: path.display().to_string(),
-        message,
-    })
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+    parse(&text).map_err(|message| ConfigError::Invalid { path: path.display().to_string(), message })
 }
 
 /// Validate config text against the schema; returns the keys it sets.
@@ -365,8 +337,8 @@ pub fn parse(text: &str) -> Result<Value, String> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Default::default()));
     }
-    let typed: Config = serde_saphyr::from_str_with_options(text, opts.clone())
-        .map_err(|e| one_line(&e.to_string()))?;
+    let typed: Config =
+        serde_saphyr::from_str_with_options(text, opts.clone()).map_err(|e| one_line(&e.to_string()))?;
     if typed.api_version != API_VERSION || typed.kind != KIND {
         return Err(format!(
             "apiVersion/kind must be `{API_VERSION}`/`{KIND}`, found `{}`/`{}`",
@@ -377,11 +349,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
 }
 
 fn one_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Interpret an environment value for `key`, using the default's type.
@@ -398,17 +366,9 @@ fn env_value(name: &str, key: &str, raw: &str) -> Result<Value, ConfigError> {
             _ => return Err(bad("a boolean (true/false)")),
         },
         Some(Value::Array(_)) => Value::Array(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| Value::String(s.into()))
-                .collect(),
+            raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect(),
         ),
-        Some(Value::Number(_)) => Value::Number(
-            raw.parse::<u64>()
-                .map_err(|_| bad("a whole number"))?
-                .into(),
-        ),
+        Some(Value::Number(_)) => Value::Number(raw.parse::<u64>().map_err(|_| bad("a whole number"))?.into()),
         _ => Value::String(raw.into()),
     })
 }
@@ -470,9 +430,7 @@ fn set_key(v: &mut Value, key: &str, value: Value) {
             m.insert((*k).to_string(), value);
             return;
         }
-        cur = m
-            .entry((*k).to_string())
-            .or_insert(Value::Object(Default::default()));
+        cur = m.entry((*k).to_string()).or_insert(Value::Object(Default::default()));
     }
 }
 
@@ -487,7 +445,7 @@ impl Effective {
                 .iter()
                 .filter(|(o, _)| *o == k || k.starts_with(&format!("{o}.")))
                 .map(|(_, o)| o.clone())
-                .last()
+                .next_back()
                 .unwrap_or(Origin::Default);
             rows.push((k.to_string(), val.clone(), origin));
         });
@@ -509,21 +467,14 @@ mod tests {
     fn precedence_defaults_user_repo_env_flags() {
         let d = tempfile::tempdir().unwrap();
         let hdr = "apiVersion: wego.weave.works/v1alpha1\nkind: Config\n";
-        let user = write(
-            d.path(),
-            "u.yaml",
-            &format!("{hdr}logLevel: debug\nflux:\n  namespace: a\n  version: 2.0.0\n"),
-        );
+        let user =
+            write(d.path(), "u.yaml", &format!("{hdr}logLevel: debug\nflux:\n  namespace: a\n  version: 2.0.0\n"));
         let repo = write(d.path(), "r.yaml", &format!("{hdr}flux:\n  namespace: b\n"));
         let l = Loader {
             user_file: Some(user),
             repo_file: Some(repo),
             env: vec![("WEGO_FLUX_VERSION".into(), "2.1.0".into())],
-            flags: vec![(
-                "--log-level".into(),
-                "logLevel".into(),
-                Value::String("warn".into()),
-            )],
+            flags: vec![("--log-level".into(), "logLevel".into(), Value::String("warn".into()))],
         };
         let e = l.load().unwrap();
         assert_eq!(e.config.flux.namespace, "b");
@@ -531,10 +482,7 @@ mod tests {
         assert_eq!(e.config.log_level, "warn");
         assert_eq!(e.config.git.branch_pattern, "wego/add-{app}");
         assert!(matches!(e.origins["flux.namespace"], Origin::Repo(_)));
-        assert_eq!(
-            e.origins["flux.version"],
-            Origin::Env("WEGO_FLUX_VERSION".into())
-        );
+        assert_eq!(e.origins["flux.version"], Origin::Env("WEGO_FLUX_VERSION".into()));
     }
 
     #[test]
@@ -548,10 +496,7 @@ mod tests {
 
     #[test]
     fn checkpoint_disable_turns_telemetry_off() {
-        let l = Loader {
-            env: vec![("CHECKPOINT_DISABLE".into(), "1".into())],
-            ..Default::default()
-        };
+        let l = Loader { env: vec![("CHECKPOINT_DISABLE".into(), "1".into())], ..Default::default() };
         assert!(!l.load().unwrap().config.telemetry);
     }
 }

@@ -55,48 +55,27 @@ impl InstallArgs {
     pub fn flag_overrides(&self) -> Vec<(String, String, serde_json::Value)> {
         use serde_json::Value;
         let mut v = Vec::new();
-        let mut push =
-            |flag: &str, key: &str, val: Value| v.push((flag.to_string(), key.to_string(), val));
+        let mut push = |flag: &str, key: &str, val: Value| v.push((flag.to_string(), key.to_string(), val));
         if let Some(x) = &self.flux_version {
-            push(
-                "--flux-version",
-                "flux.version",
-                Value::String(x.trim_start_matches('v').to_string()),
-            );
+            push("--flux-version", "flux.version", Value::String(x.trim_start_matches('v').to_string()));
         }
         if let Some(x) = &self.flux_manifests {
-            push(
-                "--flux-manifests",
-                "flux.manifests",
-                Value::String(x.clone()),
-            );
+            push("--flux-manifests", "flux.manifests", Value::String(x.clone()));
         }
         if let Some(x) = &self.components {
             push("--components", "flux.components", Value::from(x.clone()));
         }
         if let Some(x) = &self.components_extra {
-            push(
-                "--components-extra",
-                "flux.componentsExtra",
-                Value::from(x.clone()),
-            );
+            push("--components-extra", "flux.componentsExtra", Value::from(x.clone()));
         }
         if let Some(x) = self.network_policy {
             push("--network-policy", "flux.networkPolicy", Value::Bool(x));
         }
         if let Some(x) = &self.registry {
-            push(
-                "--registry",
-                "flux.registry",
-                Value::String(x.trim_end_matches('/').to_string()),
-            );
+            push("--registry", "flux.registry", Value::String(x.trim_end_matches('/').to_string()));
         }
         if let Some(x) = self.watch_all_namespaces {
-            push(
-                "--watch-all-namespaces",
-                "flux.watchAllNamespaces",
-                Value::Bool(x),
-            );
+            push("--watch-all-namespaces", "flux.watchAllNamespaces", Value::Bool(x));
         }
         v
     }
@@ -131,8 +110,9 @@ fn parse_set(pairs: &[String]) -> Result<rhai::Map, Diagnostic> {
     let mut m = rhai::Map::new();
     for p in pairs {
         let Some((k, v)) = p.split_once('=') else {
-            return Err(Diagnostic::new(format!("--set `{p}` is not KEY=VALUE"))
-                .with_help("write it as --set key=value"));
+            return Err(
+                Diagnostic::new(format!("--set `{p}` is not KEY=VALUE")).with_help("write it as --set key=value")
+            );
         };
         m.insert(k.trim().into(), v.to_string().into());
     }
@@ -150,11 +130,7 @@ pub fn script_command<A: Serialize + HasSet>(
 ) -> Result<i32, Failure> {
     let ctx = Context::load(g, overrides)?;
     let color = ctx.globals.color;
-    let fail = |d: Diagnostic| Failure {
-        diagnostic: d,
-        color,
-        host: None,
-    };
+    let fail = |d: Diagnostic| Failure { diagnostic: d, color, host: None };
     let set = parse_set(a.set_args()).map_err(fail)?;
     let mut args = crate::primitives::to_dynamic(&serde_json::to_value(a).expect("args serialize"))
         .try_cast::<rhai::Map>()
@@ -162,19 +138,11 @@ pub fn script_command<A: Serialize + HasSet>(
     args.insert("set".into(), set.into());
     args.insert("command".into(), name.into());
     for (k, v) in [("context", &g.context), ("namespace", &g.namespace)] {
-        args.insert(
-            k.into(),
-            v.clone()
-                .map(rhai::Dynamic::from)
-                .unwrap_or(rhai::Dynamic::UNIT),
-        );
+        args.insert(k.into(), v.clone().map(rhai::Dynamic::from).unwrap_or(rhai::Dynamic::UNIT));
     }
     args.insert(
         "kubeconfig".into(),
-        g.kubeconfig
-            .as_ref()
-            .map(|p| p.display().to_string().into())
-            .unwrap_or(rhai::Dynamic::UNIT),
+        g.kubeconfig.as_ref().map(|p| p.display().to_string().into()).unwrap_or(rhai::Dynamic::UNIT),
     );
     args.insert(
         "output".into(),
@@ -190,10 +158,7 @@ pub fn script_command<A: Serialize + HasSet>(
         .resolve(Kind::Script, name)
         .map_err(|e| fail(Diagnostic::new(format!("cannot read script `{name}`: {e}"))))?
         .ok_or_else(|| {
-            fail(
-                Diagnostic::new(format!("no script `{name}`"))
-                    .with_help("`wego scripts list` shows the scripts"),
-            )
+            fail(Diagnostic::new(format!("no script `{name}`")).with_help("`wego scripts list` shows the scripts"))
         })?;
     let (_rt, host) = ctx.host()?;
     host.checkpoint.start(&host.rt, name, ping);

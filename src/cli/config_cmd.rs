@@ -21,13 +21,7 @@ pub fn run(g: &GlobalArgs, action: ConfigAction) -> Result<i32, Failure> {
                         .config
                         .rows()
                         .into_iter()
-                        .map(|(k, v, o)| {
-                            vec![
-                                k,
-                                serde_json::to_string(&v).unwrap_or_default(),
-                                o.to_string(),
-                            ]
-                        })
+                        .map(|(k, v, o)| vec![k, serde_json::to_string(&v).unwrap_or_default(), o.to_string()])
                         .collect();
                     let header = ["KEY", "VALUE", "ORIGIN"].map(String::from);
                     print!("{}", crate::primitives::term::table(&header, &rows));

@@ -33,7 +33,6 @@ struct ModuleMeta {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct FnMeta {
-    pub name: String,
     #[serde(default)]
     pub signature: String,
     #[serde(default)]
@@ -43,21 +42,14 @@ pub struct FnMeta {
 /// Every documented host function as (module, function), for the reference and the REPL.
 pub fn api_functions(engine: &rhai::Engine) -> Vec<(String, String, FnMeta)> {
     let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
-    let meta: Meta = serde_json::from_str(&json).unwrap_or(Meta {
-        modules: BTreeMap::new(),
-        functions: vec![],
-    });
+    let meta: Meta = serde_json::from_str(&json).unwrap_or(Meta { modules: BTreeMap::new(), functions: vec![] });
     let mut out = Vec::new();
     for (name, m) in meta.modules {
         for f in m.functions {
             out.push((name.clone(), m.doc.clone(), f));
         }
     }
-    for f in meta
-        .functions
-        .into_iter()
-        .filter(|f| !f.doc_comments.is_empty())
-    {
+    for f in meta.functions.into_iter().filter(|f| !f.doc_comments.is_empty()) {
         out.push((String::new(), String::new(), f));
     }
     out
@@ -68,11 +60,7 @@ pub fn doc_text(f: &FnMeta) -> String {
     f.doc_comments
         .iter()
         .flat_map(|c| c.lines())
-        .map(|l| {
-            l.trim_start_matches("///")
-                .strip_prefix(' ')
-                .unwrap_or(l.trim_start_matches("///"))
-        })
+        .map(|l| l.trim_start_matches("///").strip_prefix(' ').unwrap_or(l.trim_start_matches("///")))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -86,11 +74,7 @@ pub fn markdown(engine: &rhai::Engine) -> String {
     let mut current = None;
     for (module, doc, f) in api_functions(engine) {
         if current.as_ref() != Some(&module) {
-            let title = if module.is_empty() {
-                "Global functions".to_string()
-            } else {
-                format!("`{module}::`")
-            };
+            let title = if module.is_empty() { "Global functions".to_string() } else { format!("`{module}::`") };
             let _ = write!(out, "\n## {title}\n\n");
             if !doc.is_empty() {
                 let _ = writeln!(out, "{doc}\n");
@@ -98,11 +82,7 @@ pub fn markdown(engine: &rhai::Engine) -> String {
             current = Some(module.clone());
         }
         let sig = f.signature.replace("&str", "String").replace("&mut ", "");
-        let qualified = if module.is_empty() {
-            sig
-        } else {
-            format!("{module}::{sig}")
-        };
+        let qualified = if module.is_empty() { sig } else { format!("{module}::{sig}") };
         let _ = write!(out, "### `{qualified}`\n\n{}\n\n", doc_text(&f));
     }
     out

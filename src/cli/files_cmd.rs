@@ -42,28 +42,16 @@ fn kind_of(which: Which, name: &str) -> (Kind, String) {
 pub fn run(g: &GlobalArgs, action: FilesAction, which: Which) -> Result<i32, Failure> {
     let ctx = Context::load(g, vec![])?;
     let color = ctx.globals.color;
-    let fail = |d: Diagnostic| Failure {
-        diagnostic: d,
-        color,
-        host: None,
-    };
+    let fail = |d: Diagnostic| Failure { diagnostic: d, color, host: None };
     match action {
         FilesAction::List => {
             let mut rows: Vec<(String, Entry)> = Vec::new();
             match which {
-                Which::Templates => rows.extend(
-                    ctx.layers
-                        .list(Kind::Template)
-                        .into_iter()
-                        .map(|e| ("template".into(), e)),
-                ),
+                Which::Templates => {
+                    rows.extend(ctx.layers.list(Kind::Template).into_iter().map(|e| ("template".into(), e)))
+                }
                 Which::Scripts => {
-                    rows.extend(
-                        ctx.layers
-                            .list(Kind::Script)
-                            .into_iter()
-                            .map(|e| ("script".into(), e)),
-                    );
+                    rows.extend(ctx.layers.list(Kind::Script).into_iter().map(|e| ("script".into(), e)));
                     rows.extend(ctx.layers.list(Kind::Stdlib).into_iter().map(|mut e| {
                         e.name = format!("wego/{}", e.name);
                         ("stdlib".into(), e)
@@ -74,9 +62,7 @@ pub fn run(g: &GlobalArgs, action: FilesAction, which: Which) -> Result<i32, Fai
                 Output::Table => {
                     let body: Vec<Vec<String>> = rows
                         .iter()
-                        .map(|(k, e)| {
-                            vec![e.name.clone(), k.clone(), e.layer.clone(), e.path.clone()]
-                        })
+                        .map(|(k, e)| vec![e.name.clone(), k.clone(), e.layer.clone(), e.path.clone()])
                         .collect();
                     let header = ["NAME", "KIND", "LAYER", "PATH"].map(String::from);
                     print!("{}", crate::primitives::term::table(&header, &body));
@@ -103,39 +89,23 @@ pub fn run(g: &GlobalArgs, action: FilesAction, which: Which) -> Result<i32, Fai
         }
         FilesAction::Eject { name, force } => {
             let (kind, n) = kind_of(which, &name);
-            let builtin = ctx
-                .layers
-                .builtin(kind, &n)
-                .ok_or_else(|| fail(not_found(&name, which)))?;
+            let builtin = ctx.layers.builtin(kind, &n).ok_or_else(|| fail(not_found(&name, which)))?;
             let root = ctx.repo_root.clone().unwrap_or_else(|| ctx.cwd.clone());
             let rel = builtin.display.clone(); // e.g. scripts/add.rhai
             let dest = root.join(".wego").join(&rel);
             if dest.exists() && !force {
                 return Err(fail(
-                    Diagnostic::new(format!("{} already exists", dest.display())).with_help(
-                        "edit it, or pass --force to overwrite it with the built-in version",
-                    ),
+                    Diagnostic::new(format!("{} already exists", dest.display()))
+                        .with_help("edit it, or pass --force to overwrite it with the built-in version"),
                 ));
             }
             if let Some(dir) = dest.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    fail(Diagnostic::new(format!(
-                        "cannot create {}: {e}",
-                        dir.display()
-                    )))
-                })?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| fail(Diagnostic::new(format!("cannot create {}: {e}", dir.display()))))?;
             }
-            std::fs::write(&dest, &builtin.text).map_err(|e| {
-                fail(Diagnostic::new(format!(
-                    "cannot write {}: {e}",
-                    dest.display()
-                )))
-            })?;
-            eprintln!(
-                "✔ wrote {}; it now overrides the built-in {}",
-                dest.display(),
-                name
-            );
+            std::fs::write(&dest, &builtin.text)
+                .map_err(|e| fail(Diagnostic::new(format!("cannot write {}: {e}", dest.display()))))?;
+            eprintln!("✔ wrote {}; it now overrides the built-in {}", dest.display(), name);
             Ok(0)
         }
     }
@@ -153,9 +123,6 @@ fn not_found(name: &str, which: Which) -> Diagnostic {
 pub fn print_data(out: Output, v: &serde_json::Value) {
     match out {
         Output::Json => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
-        _ => print!(
-            "{}",
-            crate::primitives::yaml::to_string(v).unwrap_or_default()
-        ),
+        _ => print!("{}", crate::primitives::yaml::to_string(v).unwrap_or_default()),
     }
 }

@@ -122,11 +122,7 @@ pub fn main() -> i32 {
     };
     match dispatch(cli) {
         Ok(code) => code,
-        Err(Failure {
-            diagnostic,
-            color,
-            host,
-        }) => {
+        Err(Failure { diagnostic, color, host }) => {
             let text = match host {
                 Some(h) => h.render(&diagnostic),
                 None => diagnostic.render(&NoSources, color),
@@ -166,37 +162,19 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn load(
-        g: &GlobalArgs,
-        flag_overrides: Vec<(String, String, serde_json::Value)>,
-    ) -> Result<Self, Failure> {
+    pub fn load(g: &GlobalArgs, flag_overrides: Vec<(String, String, serde_json::Value)>) -> Result<Self, Failure> {
         let color = color_enabled(g);
-        let fail = |d: Diagnostic| Failure {
-            diagnostic: d,
-            color,
-            host: None,
-        };
-        let cwd = std::env::current_dir().map_err(|e| {
-            fail(Diagnostic::new(format!(
-                "cannot read the current directory: {e}"
-            )))
-        })?;
+        let fail = |d: Diagnostic| Failure { diagnostic: d, color, host: None };
+        let cwd = std::env::current_dir()
+            .map_err(|e| fail(Diagnostic::new(format!("cannot read the current directory: {e}"))))?;
         let repo_root = layers::find_repo_root(&cwd);
         let user_dir = dirs::config_dir().map(|d| d.join("wego"));
         let mut flags = flag_overrides;
         if let Some(l) = &g.log_level {
-            flags.push((
-                "--log-level".into(),
-                "logLevel".into(),
-                serde_json::Value::String(l.clone()),
-            ));
+            flags.push(("--log-level".into(), "logLevel".into(), serde_json::Value::String(l.clone())));
         }
         if let Some(ns) = &g.namespace {
-            flags.push((
-                "--namespace".into(),
-                "flux.namespace".into(),
-                serde_json::Value::String(ns.clone()),
-            ));
+            flags.push(("--namespace".into(), "flux.namespace".into(), serde_json::Value::String(ns.clone())));
         }
         let loader = Loader {
             user_file: user_dir.as_ref().map(|d| d.join("config.yaml")),
@@ -208,11 +186,7 @@ impl Context {
             let help = e.help();
             fail(Diagnostic::new(format!("invalid config: {e}")).with_help(help))
         })?;
-        let layers = Arc::new(Layers::new(
-            g.scripts_dir.clone(),
-            repo_root.clone(),
-            user_dir,
-        ));
+        let layers = Arc::new(Layers::new(g.scripts_dir.clone(), repo_root.clone(), user_dir));
         let globals = Globals {
             kubeconfig: g.kubeconfig.clone(),
             context: g.context.clone(),
@@ -223,34 +197,16 @@ impl Context {
             offline: g.offline,
             allow_exec: g.allow_exec,
         };
-        Ok(Context {
-            layers,
-            config,
-            globals,
-            cwd,
-            repo_root,
-        })
+        Ok(Context { layers, config, globals, cwd, repo_root })
     }
 
     /// Start the runtime and build the host scripts run against.
     pub fn host(self) -> Result<(tokio::runtime::Runtime, Arc<Host>), Failure> {
         let color = self.globals.color;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| Failure {
-                diagnostic: Diagnostic::new(format!("cannot start the async runtime: {e}")),
-                color,
-                host: None,
-            })?;
-        let host = Host::new(
-            rt.handle().clone(),
-            self.globals,
-            self.layers,
-            self.config,
-            self.cwd,
-        );
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {
+            Failure { diagnostic: Diagnostic::new(format!("cannot start the async runtime: {e}")), color, host: None }
+        })?;
+        let host = Host::new(rt.handle().clone(), self.globals, self.layers, self.config, self.cwd);
         Ok((rt, host))
     }
 }
@@ -258,9 +214,7 @@ impl Context {
 fn dispatch(cli: Cli) -> Result<i32, Failure> {
     let g = cli.global;
     match cli.command {
-        Command::Install(a) => {
-            commands::script_command("install", &g, &a, a.flag_overrides(), true)
-        }
+        Command::Install(a) => commands::script_command("install", &g, &a, a.flag_overrides(), true),
         Command::Status(a) => commands::script_command("status", &g, &a, vec![], false),
         Command::Version(a) => commands::script_command("version", &g, &a, vec![], false),
         Command::Run(a) => run::run(&g, a),

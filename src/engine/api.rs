@@ -5,8 +5,7 @@
 //! true to show.
 
 use rhai::{
-    Dynamic, FnNamespace, FuncRegistration, Module, NativeCallContext, RhaiFunc, RhaiNativeFunc,
-    Shared, Variant,
+    Dynamic, FnNamespace, FuncRegistration, Module, NativeCallContext, RhaiFunc, RhaiNativeFunc, Shared, Variant,
 };
 
 /// A Rhai module under construction, e.g. `kube`.
@@ -23,14 +22,7 @@ impl ApiModule {
 
     /// Register `name` with `params` (`"name: Type"`, the last entry the return type) and
     /// `doc` (plain text: summary line, details, and an example).
-    pub fn func<
-        A: 'static,
-        const N: usize,
-        const X: bool,
-        R: Variant + Clone,
-        const F: bool,
-        FUNC,
-    >(
+    pub fn func<A: 'static, const N: usize, const X: bool, R: Variant + Clone, const F: bool, FUNC>(
         &mut self,
         name: &str,
         params: &[&str],
@@ -44,14 +36,7 @@ impl ApiModule {
     }
 
     /// Like [`ApiModule::func`] but callable as a method (`repo.commit(..)`) from anywhere.
-    pub fn method<
-        A: 'static,
-        const N: usize,
-        const X: bool,
-        R: Variant + Clone,
-        const F: bool,
-        FUNC,
-    >(
+    pub fn method<A: 'static, const N: usize, const X: bool, R: Variant + Clone, const F: bool, FUNC>(
         &mut self,
         name: &str,
         params: &[&str],
@@ -64,14 +49,7 @@ impl ApiModule {
         self.register(name, params, doc, FnNamespace::Global, f)
     }
 
-    fn register<
-        A: 'static,
-        const N: usize,
-        const X: bool,
-        R: Variant + Clone,
-        const F: bool,
-        FUNC,
-    >(
+    fn register<A: 'static, const N: usize, const X: bool, R: Variant + Clone, const F: bool, FUNC>(
         &mut self,
         name: &str,
         params: &[&str],
@@ -82,12 +60,8 @@ impl ApiModule {
     where
         FUNC: RhaiNativeFunc<A, N, X, R, F> + Send + Sync + 'static,
     {
-        let comment = doc
-            .trim()
-            .lines()
-            .map(|l| format!("/// {l}").trim_end().to_string())
-            .collect::<Vec<_>>()
-            .join("\n");
+        let comment =
+            doc.trim().lines().map(|l| format!("/// {l}").trim_end().to_string()).collect::<Vec<_>>().join("\n");
         let types = FUNC::param_types();
         let func = with_call_position(f.into_rhai_function(false, true));
         FuncRegistration::new(name)
@@ -103,17 +77,14 @@ impl ApiModule {
     }
 }
 
+/// The shape of a registered native function, as Rhai stores it.
+type HostFn =
+    dyn Fn(Option<NativeCallContext>, &mut [&mut Dynamic]) -> Result<Dynamic, Box<rhai::EvalAltResult>> + Send + Sync;
+
 /// Errors raised by host functions carry no position; give them the call site's, so a
 /// diagnostic can point at the line of the script that called the failing primitive.
 fn with_call_position(f: RhaiFunc) -> RhaiFunc {
-    let wrap = |func: Shared<
-        dyn Fn(
-                Option<NativeCallContext>,
-                &mut [&mut Dynamic],
-            ) -> Result<Dynamic, Box<rhai::EvalAltResult>>
-            + Send
-            + Sync,
-    >| {
+    let wrap = |func: Shared<HostFn>| {
         let wrapped = move |ctx: Option<NativeCallContext>, args: &mut [&mut Dynamic]| {
             let pos = ctx.as_ref().map(NativeCallContext::call_position);
             func(ctx, args).map_err(|mut e| {
@@ -123,39 +94,15 @@ fn with_call_position(f: RhaiFunc) -> RhaiFunc {
                 e
             })
         };
-        Shared::new(wrapped)
-            as Shared<
-                dyn Fn(
-                        Option<NativeCallContext>,
-                        &mut [&mut Dynamic],
-                    ) -> Result<Dynamic, Box<rhai::EvalAltResult>>
-                    + Send
-                    + Sync,
-            >
+        Shared::new(wrapped) as Shared<HostFn>
     };
     match f {
-        RhaiFunc::Pure {
-            func,
-            is_pure,
-            is_volatile,
-            ..
-        } => RhaiFunc::Pure {
-            func: wrap(func),
-            has_context: true,
-            is_pure,
-            is_volatile,
-        },
-        RhaiFunc::Method {
-            func,
-            is_pure,
-            is_volatile,
-            ..
-        } => RhaiFunc::Method {
-            func: wrap(func),
-            has_context: true,
-            is_pure,
-            is_volatile,
-        },
+        RhaiFunc::Pure { func, is_pure, is_volatile, .. } => {
+            RhaiFunc::Pure { func: wrap(func), has_context: true, is_pure, is_volatile }
+        }
+        RhaiFunc::Method { func, is_pure, is_volatile, .. } => {
+            RhaiFunc::Method { func: wrap(func), has_context: true, is_pure, is_volatile }
+        }
         other => other,
     }
 }

@@ -32,13 +32,7 @@ pub trait SourceLookup {
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Self {
-        Diagnostic {
-            message: message.into(),
-            location: None,
-            detail: vec![],
-            notes: vec![],
-            help: None,
-        }
+        Diagnostic { message: message.into(), location: None, detail: vec![], notes: vec![], help: None }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -54,11 +48,7 @@ impl Diagnostic {
     }
 
     /// From a runtime error raised while running `file`.
-    pub fn from_eval(
-        err: &EvalAltResult,
-        file: &str,
-        module_display: &dyn Fn(&str) -> Option<String>,
-    ) -> Self {
+    pub fn from_eval(err: &EvalAltResult, file: &str, module_display: &dyn Fn(&str) -> Option<String>) -> Self {
         let mut notes = Vec::new();
         let mut current = file.to_string();
         let mut e = err;
@@ -66,15 +56,8 @@ impl Diagnostic {
             match e {
                 EvalAltResult::ErrorInFunctionCall(name, src, inner, pos) => {
                     if let Some(l) = loc(&current, *pos) {
-                        let what = if name.starts_with("anon$") {
-                            "closure".to_string()
-                        } else {
-                            format!("`{name}`")
-                        };
-                        notes.push(format!(
-                            "in call to {what} at {}:{}:{}",
-                            l.file, l.line, l.column
-                        ));
+                        let what = if name.starts_with("anon$") { "closure".to_string() } else { format!("`{name}`") };
+                        notes.push(format!("in call to {what} at {}:{}:{}", l.file, l.line, l.column));
                     }
                     if !src.is_empty() {
                         current = src.clone();
@@ -83,10 +66,7 @@ impl Diagnostic {
                 }
                 EvalAltResult::ErrorInModule(path, inner, pos) => {
                     if let Some(l) = loc(&current, *pos) {
-                        notes.push(format!(
-                            "in module `{path}` imported at {}:{}:{}",
-                            l.file, l.line, l.column
-                        ));
+                        notes.push(format!("in module `{path}` imported at {}:{}:{}", l.file, l.line, l.column));
                     }
                     current = module_display(path).unwrap_or_else(|| path.clone());
                     e = inner;
@@ -96,43 +76,34 @@ impl Diagnostic {
         }
         notes.reverse();
         let (message, detail, help) = describe(e);
-        Diagnostic {
-            message,
-            location: loc(&current, e.position()),
-            detail,
-            notes,
-            help,
+        let mut location = loc(&current, e.position());
+        // An error that brings its own frame (a template's) is shown there first; the script
+        // line that rendered it becomes the first step of the call chain.
+        if detail.first().is_some_and(|l| l.trim_start().starts_with("-->")) {
+            if let Some(l) = location.take() {
+                notes.insert(0, format!("rendered from {}:{}:{}", l.file, l.line, l.column));
+            }
         }
+        Diagnostic { message, location, detail, notes, help }
     }
 
     /// Render for a terminal (or a test snapshot when `color` is false).
     pub fn render(&self, sources: &dyn SourceLookup, color: bool) -> String {
-        let (red, blue, bold, reset) = if color {
-            ("\x1b[1;31m", "\x1b[1;34m", "\x1b[1m", "\x1b[0m")
-        } else {
-            ("", "", "", "")
-        };
+        let (red, blue, bold, reset) =
+            if color { ("\x1b[1;31m", "\x1b[1;34m", "\x1b[1m", "\x1b[0m") } else { ("", "", "", "") };
         let mut out = String::new();
         let _ = writeln!(out, "{red}error{reset}{bold}: {}{reset}", self.message);
         if let Some(l) = &self.location {
-            let line_text = sources
-                .source(&l.file)
-                .and_then(|s| s.lines().nth(l.line.saturating_sub(1)).map(str::to_string));
+            let line_text =
+                sources.source(&l.file).and_then(|s| s.lines().nth(l.line.saturating_sub(1)).map(str::to_string));
             let width = l.line.to_string().len();
             let pad = " ".repeat(width);
-            let _ = writeln!(
-                out,
-                "{pad}{blue}-->{reset} {}:{}:{}",
-                l.file, l.line, l.column
-            );
+            let _ = writeln!(out, "{pad}{blue}-->{reset} {}:{}:{}", l.file, l.line, l.column);
             if let Some(text) = line_text {
                 let _ = writeln!(out, "{pad} {blue}|{reset}");
                 let _ = writeln!(out, "{blue}{}{reset} {blue}|{reset} {}", l.line, text);
-                let caret_pad: String = text
-                    .chars()
-                    .take(l.column.saturating_sub(1))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
+                let caret_pad: String =
+                    text.chars().take(l.column.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
                 let _ = writeln!(out, "{pad} {blue}|{reset} {caret_pad}{red}^{reset}");
             }
         }
@@ -150,11 +121,7 @@ impl Diagnostic {
 }
 
 fn loc(file: &str, pos: Position) -> Option<Location> {
-    Some(Location {
-        file: file.to_string(),
-        line: pos.line()?,
-        column: pos.position().unwrap_or(1),
-    })
+    Some(Location { file: file.to_string(), line: pos.line()?, column: pos.position().unwrap_or(1) })
 }
 
 /// Split a primitive's error text into message, verbatim detail lines and `help:`.
@@ -239,11 +206,7 @@ mod tests {
     fn renders_caret_under_column() {
         let d = Diagnostic {
             message: "boom".into(),
-            location: Some(Location {
-                file: "x.rhai".into(),
-                line: 2,
-                column: 5,
-            }),
+            location: Some(Location { file: "x.rhai".into(), line: 2, column: 5 }),
             detail: vec![],
             notes: vec!["in call to `f` at x.rhai:9:1".into()],
             help: Some("do it".into()),
@@ -260,11 +223,7 @@ mod tests {
         let (m, d, h) = split_message("kube::get: not found\n  detail\nhelp: run x");
         assert_eq!(
             (m.as_str(), d, h.as_deref()),
-            (
-                "kube::get: not found",
-                vec!["  detail".to_string()],
-                Some("run x")
-            )
+            ("kube::get: not found", vec!["  detail".to_string()], Some("run x"))
         );
     }
 }

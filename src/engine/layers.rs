@@ -115,11 +115,7 @@ pub struct Layers {
 }
 
 impl Layers {
-    pub fn new(
-        explicit: Option<PathBuf>,
-        repo_root: Option<PathBuf>,
-        user: Option<PathBuf>,
-    ) -> Self {
+    pub fn new(explicit: Option<PathBuf>, repo_root: Option<PathBuf>, user: Option<PathBuf>) -> Self {
         Layers {
             explicit,
             repo: RwLock::new(repo_root.map(|r| r.join(".wego"))),
@@ -131,10 +127,7 @@ impl Layers {
 
     /// Only built-ins; for tests and documentation generation.
     pub fn builtin_only() -> Self {
-        Layers {
-            quiet: true,
-            ..Default::default()
-        }
+        Layers { quiet: true, ..Default::default() }
     }
 
     /// Make `<repo>/.wego/` the repo layer (called when a command checks out the wego repo).
@@ -203,13 +196,7 @@ impl Layers {
         }
         let mut seen = self.announced.lock().expect("announce lock");
         if seen.insert((kind, name.to_string())) {
-            eprintln!(
-                "wego: using {} {} from {} ({})",
-                kind.dir().trim_end_matches('s'),
-                name,
-                path.display(),
-                layer
-            );
+            eprintln!("wego: using {} {} from {} ({})", kind.dir().trim_end_matches('s'), name, path.display(), layer);
         }
     }
 
@@ -222,11 +209,7 @@ impl Layers {
             if let Some(name) = kind.logical_name(&f) {
                 found.insert(
                     name.clone(),
-                    Entry {
-                        name,
-                        layer: Layer::Builtin.to_string(),
-                        path: format!("{}/{}", kind.dir(), f),
-                    },
+                    Entry { name, layer: Layer::Builtin.to_string(), path: format!("{}/{}", kind.dir(), f) },
                 );
             }
         }
@@ -239,11 +222,7 @@ impl Layers {
                 if let Some(name) = kind.logical_name(&rel) {
                     found.insert(
                         name.clone(),
-                        Entry {
-                            name,
-                            layer: layer.to_string(),
-                            path: path.display().to_string(),
-                        },
+                        Entry { name, layer: layer.to_string(), path: path.display().to_string() },
                     );
                 }
             }
@@ -258,9 +237,7 @@ fn is_safe_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('/')
         && !name.contains('\\')
-        && name
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..")
+        && name.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 fn collect_builtin(dir: &Dir<'static>, out: &mut Vec<String>) {
@@ -288,10 +265,7 @@ fn collect_disk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
 
 /// The root of the git work tree containing `start`, if any.
 pub fn find_repo_root(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|d| d.join(".git").exists())
-        .map(Path::to_path_buf)
+    start.ancestors().find(|d| d.join(".git").exists()).map(Path::to_path_buf)
 }
 
 #[cfg(test)]
@@ -316,11 +290,7 @@ mod tests {
             std::fs::create_dir_all(root.join("stdlib")).unwrap();
             std::fs::write(root.join("stdlib/x.rhai"), body).unwrap();
         }
-        let mut l = Layers::new(
-            Some(explicit.clone()),
-            Some(repo.clone()),
-            Some(user.clone()),
-        );
+        let mut l = Layers::new(Some(explicit.clone()), Some(repo.clone()), Some(user.clone()));
         l.quiet = true;
         assert_eq!(l.resolve(Kind::Stdlib, "x").unwrap().unwrap().text, "e");
         std::fs::remove_file(explicit.join("stdlib/x.rhai")).unwrap();

@@ -69,11 +69,7 @@ impl Host {
         config: Effective,
         workspace: PathBuf,
     ) -> Arc<Self> {
-        let log = crate::primitives::log::Logger::new(
-            &config.config.log_level,
-            globals.verbose,
-            globals.color,
-        );
+        let log = crate::primitives::log::Logger::new(&config.config.log_level, globals.verbose, globals.color);
         let checkpoint = crate::checkpoint::Checkpoint::new(&config.config, globals.offline);
         Arc::new(Host {
             rt,
@@ -90,17 +86,11 @@ impl Host {
     }
 
     pub fn remember_source(&self, display: &str, text: &str) {
-        self.sources
-            .lock()
-            .expect("sources")
-            .insert(display.to_string(), text.to_string());
+        self.sources.lock().expect("sources").insert(display.to_string(), text.to_string());
     }
 
     fn remember_module(&self, path: &str, display: &str) {
-        self.modules
-            .lock()
-            .expect("modules")
-            .insert(path.to_string(), display.to_string());
+        self.modules.lock().expect("modules").insert(path.to_string(), display.to_string());
     }
 
     fn module_display(&self, path: &str) -> Option<String> {
@@ -140,11 +130,7 @@ pub fn build(host: &Arc<Host>) -> Engine {
     let h = host.clone();
     engine.on_debug(move |s, src, pos| {
         if h.globals.verbose > 0 {
-            eprintln!(
-                "debug: {}:{}: {s}",
-                src.unwrap_or("<script>"),
-                pos.line().unwrap_or(0)
-            );
+            eprintln!("debug: {}:{}: {s}", src.unwrap_or("<script>"), pos.line().unwrap_or(0));
         }
     });
     crate::primitives::register_all(&mut engine, host);
@@ -154,11 +140,20 @@ pub fn build(host: &Arc<Host>) -> Engine {
 /// Compile `script` (recording its text for diagnostics).
 pub fn compile(engine: &Engine, host: &Host, script: &Resolved) -> Result<AST, Diagnostic> {
     host.remember_source(&script.display, &script.text);
-    let mut ast = engine
-        .compile(&script.text)
-        .map_err(|e| Diagnostic::from_parse(&e, &script.display))?;
+    let mut ast =
+        engine.compile(without_shebang(&script.text)).map_err(|e| Diagnostic::from_parse(&e, &script.display))?;
     ast.set_source(script.display.as_str());
     Ok(ast)
+}
+
+/// A `#!` first line (for `#!/usr/bin/env -S wego run`) becomes a comment, keeping line numbers.
+fn without_shebang(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with("#!") {
+        let rest = text.find('\n').map(|i| &text[i..]).unwrap_or("");
+        std::borrow::Cow::Owned(format!("//{rest}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Run a compiled script with `args` and `config` in scope; returns the exit code.
@@ -192,16 +187,11 @@ pub fn run(host: &Arc<Host>, script: &Resolved, args: Dynamic) -> Result<i32, Di
 }
 
 /// `exit(code)` becomes an exit code; anything else a diagnostic.
-pub fn exit_or_diagnostic(
-    host: &Host,
-    e: &EvalAltResult,
-    display: &str,
-) -> Result<i32, Diagnostic> {
+pub fn exit_or_diagnostic(host: &Host, e: &EvalAltResult, display: &str) -> Result<i32, Diagnostic> {
     let mut inner = e;
     loop {
         match inner {
-            EvalAltResult::ErrorInFunctionCall(_, _, i, _)
-            | EvalAltResult::ErrorInModule(_, i, _) => inner = i,
+            EvalAltResult::ErrorInFunctionCall(_, _, i, _) | EvalAltResult::ErrorInModule(_, i, _) => inner = i,
             EvalAltResult::ErrorTerminated(token, _) => {
                 if let Some(code) = token.read_lock::<ExitCode>() {
                     return Ok(code.0);
@@ -211,9 +201,7 @@ pub fn exit_or_diagnostic(
             _ => break,
         }
     }
-    Err(Diagnostic::from_eval(e, display, &|p| {
-        host.module_display(p)
-    }))
+    Err(Diagnostic::from_eval(e, display, &|p| host.module_display(p)))
 }
 
 /// The error a primitive raises: `"<prim>: <cause>"`, with `help: <fix>` on its own line.
@@ -228,8 +216,5 @@ pub fn fail(prim: &str, cause: impl std::fmt::Display, help: Option<&str>) -> Bo
 
 /// Raise `exit(code)`.
 pub fn exit(code: i64) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorTerminated(
-        Dynamic::from(ExitCode(code as i32)),
-        Position::NONE,
-    ))
+    Box::new(EvalAltResult::ErrorTerminated(Dynamic::from(ExitCode(code as i32)), Position::NONE))
 }

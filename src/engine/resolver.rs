@@ -16,26 +16,17 @@ pub struct LayeredResolver {
 
 impl LayeredResolver {
     pub fn new(host: Arc<Host>) -> Self {
-        LayeredResolver {
-            host,
-            cache: Mutex::new(HashMap::new()),
-        }
+        LayeredResolver { host, cache: Mutex::new(HashMap::new()) }
     }
 
     fn find(&self, source: Option<&str>, path: &str) -> Result<Option<Resolved>, String> {
         if let Some(name) = path.strip_prefix("wego/") {
-            return self
-                .host
-                .layers
-                .resolve(Kind::Stdlib, name)
-                .map_err(|e| e.to_string());
+            return self.host.layers.resolve(Kind::Stdlib, name).map_err(|e| e.to_string());
         }
         // A relative import: next to the importing file, never above it.
         let rel = Path::new(path);
         if rel.is_absolute() || rel.components().any(|c| matches!(c, Component::ParentDir)) {
-            return Err(format!(
-                "import `{path}` must be a relative path below the importing script"
-            ));
+            return Err(format!("import `{path}` must be a relative path below the importing script"));
         }
         let base = source
             .map(PathBuf::from)
@@ -70,12 +61,7 @@ impl ModuleResolver for LayeredResolver {
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
         let found = self
             .find(source, path)
-            .map_err(|e| {
-                Box::new(EvalAltResult::ErrorRuntime(
-                    format!("import: {e}").into(),
-                    pos,
-                ))
-            })?
+            .map_err(|e| Box::new(EvalAltResult::ErrorRuntime(format!("import: {e}").into(), pos)))?
             .ok_or_else(|| Box::new(EvalAltResult::ErrorModuleNotFound(path.to_string(), pos)))?;
         if let Some(m) = self.cache.lock().expect("module cache").get(&found.display) {
             return Ok(m.clone());
@@ -93,10 +79,7 @@ impl ModuleResolver for LayeredResolver {
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
             .map_err(|e| Box::new(EvalAltResult::ErrorInModule(path.to_string(), e, pos)))?;
         let module: Shared<Module> = module.into();
-        self.cache
-            .lock()
-            .expect("module cache")
-            .insert(found.display, module.clone());
+        self.cache.lock().expect("module cache").insert(found.display, module.clone());
         Ok(module)
     }
 }

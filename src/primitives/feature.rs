@@ -17,18 +17,8 @@ pub fn module(host: &Arc<Host>) -> Module {
         move |name: &str| h.config.config.features.iter().any(|f| f == name),
     );
     let h = host.clone();
-    m.func(
-        "list",
-        &["Array"],
-        "The enabled features.\n\nExample: `print(feature::list());`",
-        move || -> Array {
-            h.config
-                .config
-                .features
-                .iter()
-                .map(|f| Dynamic::from(f.clone()))
-                .collect()
-        },
-    );
+    m.func("list", &["Array"], "The enabled features.\n\nExample: `print(feature::list());`", move || -> Array {
+        h.config.config.features.iter().map(|f| Dynamic::from(f.clone())).collect()
+    });
     m.build()
 }

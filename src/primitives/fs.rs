@@ -14,11 +14,7 @@ pub fn resolve(host: &Host, prim: &str, path: &str) -> Result<PathBuf, Box<rhai:
     let roots = host.workspaces.lock().expect("workspaces").clone();
     let base = roots.first().cloned().unwrap_or_default();
     let p = Path::new(path);
-    let joined = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    };
+    let joined = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
     let normal = normalize(&joined);
     // Follow links of the part that exists, so a symlink cannot point outside.
     let real = existing_prefix_canonical(&normal);
@@ -54,10 +50,7 @@ fn existing_prefix_canonical(p: &Path) -> PathBuf {
     let mut existing = p.to_path_buf();
     let mut rest = Vec::new();
     while !existing.exists() {
-        match (
-            existing.file_name().map(|s| s.to_os_string()),
-            existing.parent(),
-        ) {
+        match (existing.file_name().map(|s| s.to_os_string()), existing.parent()) {
             (Some(name), Some(parent)) => {
                 rest.push(name);
                 existing = parent.to_path_buf();
@@ -73,8 +66,7 @@ fn existing_prefix_canonical(p: &Path) -> PathBuf {
 }
 
 pub fn module(host: &Arc<Host>) -> Module {
-    let mut m =
-        ApiModule::new("Files inside the workspace (current directory and checked-out repos).");
+    let mut m = ApiModule::new("Files inside the workspace (current directory and checked-out repos).");
     let h = host.clone();
     m.func(
         "read",
@@ -103,9 +95,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         "exists",
         &["path: &str", "bool"],
         "Whether a file or directory exists.\n\nExample: `if fs::exists(\"Chart.yaml\") { ... }`",
-        move |path: &str| {
-            Ok::<_, Box<rhai::EvalAltResult>>(resolve(&h, "fs::exists", path)?.exists())
-        },
+        move |path: &str| Ok::<_, Box<rhai::EvalAltResult>>(resolve(&h, "fs::exists", path)?.exists()),
     );
     let h = host.clone();
     m.func(

@@ -57,13 +57,7 @@ impl Logger {
 
 pub fn module(host: &Arc<Host>) -> Module {
     let mut m = ApiModule::new("Progress and notices on stderr (stdout carries data only).");
-    type Entry = (
-        &'static str,
-        Level,
-        &'static str,
-        &'static str,
-        &'static str,
-    );
+    type Entry = (&'static str, Level, &'static str, &'static str, &'static str);
     let entries: [Entry; 7] = [
         ("action", Level::Info, "►", "36", "Announce a step that is starting.\n\nExample: `log::action(\"cloning the wego repo\");`"),
         ("ok", Level::Info, "✔", "32", "Report a step that succeeded.\n\nExample: `log::ok(\"app added\");`"),
@@ -75,9 +69,7 @@ pub fn module(host: &Arc<Host>) -> Module {
     ];
     for (name, level, symbol, ansi, doc) in entries {
         let h = host.clone();
-        m.func(name, &["message: &str", "()"], doc, move |msg: &str| {
-            h.log.emit(level, symbol, ansi, msg)
-        });
+        m.func(name, &["message: &str", "()"], doc, move |msg: &str| h.log.emit(level, symbol, ansi, msg));
     }
     let h = host.clone();
     m.func(

@@ -51,14 +51,10 @@ pub fn from_dynamic(v: &Dynamic) -> serde_json::Value {
 
 /// Look up `key` in an options map, as a string.
 pub fn opt_str(opts: &rhai::Map, key: &str) -> Option<String> {
-    opts.get(key)
-        .filter(|v| !v.is_unit())
-        .map(|v| v.to_string())
+    opts.get(key).filter(|v| !v.is_unit()).map(|v| v.to_string())
 }
 
 /// Look up `key` in an options map, as a bool (default `false`).
 pub fn opt_bool(opts: &rhai::Map, key: &str) -> bool {
-    opts.get(key)
-        .and_then(|v| v.as_bool().ok())
-        .unwrap_or(false)
+    opts.get(key).and_then(|v| v.as_bool().ok()).unwrap_or(false)
 }

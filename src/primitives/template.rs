@@ -12,9 +12,7 @@ fn ctx(v: &Dynamic) -> minijinja::Value {
 }
 
 pub fn module(host: &Arc<Host>) -> Module {
-    let mut m = ApiModule::new(
-        "Render minijinja templates (`templates/`, overridable in `.wego/templates/`).",
-    );
+    let mut m = ApiModule::new("Render minijinja templates (`templates/`, overridable in `.wego/templates/`).");
     let h = host.clone();
     m.func(
         "render",
@@ -45,8 +43,5 @@ pub fn module(host: &Arc<Host>) -> Module {
 }
 
 fn fail_t(e: &crate::render::TemplateError) -> Box<rhai::EvalAltResult> {
-    Box::new(rhai::EvalAltResult::ErrorRuntime(
-        e.to_message("template").into(),
-        rhai::Position::NONE,
-    ))
+    Box::new(rhai::EvalAltResult::ErrorRuntime(e.to_message("template").into(), rhai::Position::NONE))
 }

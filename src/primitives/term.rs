@@ -8,15 +8,8 @@ use rhai::{Array, Map, Module};
 use crate::engine::api::ApiModule;
 use crate::engine::Host;
 
-const COLORS: &[(&str, &str)] = &[
-    ("red", "31"),
-    ("green", "32"),
-    ("yellow", "33"),
-    ("blue", "34"),
-    ("cyan", "36"),
-    ("gray", "90"),
-    ("bold", "1"),
-];
+const COLORS: &[(&str, &str)] =
+    &[("red", "31"), ("green", "32"), ("yellow", "33"), ("blue", "34"), ("cyan", "36"), ("gray", "90"), ("bold", "1")];
 
 /// Display width, ignoring ANSI colour sequences.
 fn width(s: &str) -> usize {
@@ -119,10 +112,7 @@ pub fn module(host: &Arc<Host>) -> Module {
 mod tests {
     #[test]
     fn aligns_ignoring_colour() {
-        let t = super::table(
-            &["A".into(), "B".into()],
-            &[vec!["\x1b[32mlong\x1b[0m".into(), "x".into()]],
-        );
+        let t = super::table(&["A".into(), "B".into()], &[vec!["\x1b[32mlong\x1b[0m".into(), "x".into()]]);
         assert_eq!(t, "A      B\n\x1b[32mlong\x1b[0m   x\n");
     }
 }

@@ -28,8 +28,7 @@ pub fn dns_label(s: &str, max: usize) -> String {
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -53,12 +52,7 @@ pub fn module() -> Module {
         "Whether `s` is a valid DNS-1123 label: at most 63 lowercase letters, digits or `-`, starting and ending with a letter or digit.\n\nExample: `text::is_dns_label(\"my-app\") // true`",
         is_dns_label,
     );
-    m.func(
-        "sha256",
-        &["s: &str", "String"],
-        "Hex SHA-256 of `s`.\n\nExample: `text::sha256(\"x\")`",
-        short_hash,
-    );
+    m.func("sha256", &["s: &str", "String"], "Hex SHA-256 of `s`.\n\nExample: `text::sha256(\"x\")`", short_hash);
     m.build()
 }
 

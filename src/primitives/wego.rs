@@ -68,5 +68,7 @@ pub fn register_globals(engine: &mut Engine) {
     rhai::FuncRegistration::new("exit")
         .with_params_info(["code: i64", "()"])
         .with_comments(["/// Stop the script and exit wego with `code`.\n///\n/// Example: `if failed { exit(1); }`"])
-        .register_into_engine(engine, |code: i64| -> Result<(), Box<rhai::EvalAltResult>> { Err(crate::engine::exit(code)) });
+        .register_into_engine(engine, |code: i64| -> Result<(), Box<rhai::EvalAltResult>> {
+            Err(crate::engine::exit(code))
+        });
 }

@@ -9,8 +9,14 @@ use crate::engine::fail;
 pub fn parse_all(text: &str) -> Result<Vec<serde_json::Value>, String> {
     let opts = serde_saphyr::options! { strict_booleans: true };
     let docs: Vec<serde_json::Value> =
-        serde_saphyr::from_multiple_with_options(text, opts).map_err(|e| e.to_string())?;
+        serde_saphyr::from_multiple_with_options(text, opts).map_err(|e| first_line(&e.to_string()))?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// serde-saphyr's messages carry their own snippet of the input; keep the cause and position.
+fn first_line(msg: &str) -> String {
+    let line = msg.lines().next().unwrap_or(msg);
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
 /// Serialize one value as a YAML document (no leading `---`).
@@ -32,8 +38,7 @@ pub fn to_string_all(docs: &[serde_json::Value]) -> Result<String, String> {
 }
 
 pub fn module() -> Module {
-    let mut m =
-        ApiModule::new("Parse and print YAML (multi-document streams; comments are not kept).");
+    let mut m = ApiModule::new("Parse and print YAML (multi-document streams; comments are not kept).");
     m.func(
         "parse_all",
         &["text: &str", "Array"],

@@ -14,22 +14,28 @@ pub fn register(env: &mut Environment<'static>) {
 /// and `{{` all stay plain data.
 fn toyaml(v: Value) -> Result<Value, Error> {
     let json = match v.kind() {
-        ValueKind::Undefined | ValueKind::None => "null".to_string(),
-        _ => serde_json::to_string(&v)
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?,
+        ValueKind::Undefined => return Err(undefined("toyaml")),
+        ValueKind::None => "null".to_string(),
+        _ => serde_json::to_string(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?,
     };
     Ok(Value::from_safe_string(json))
 }
 
 /// A value as a double-quoted YAML string (numbers and booleans become strings).
 fn quote(v: Value) -> Result<Value, Error> {
+    if v.is_undefined() {
+        return Err(undefined("quote"));
+    }
     let s = match v.as_str() {
         Some(s) => s.to_string(),
         None => v.to_string(),
     };
-    Ok(Value::from_safe_string(
-        serde_json::to_string(&s).expect("string serializes"),
-    ))
+    Ok(Value::from_safe_string(serde_json::to_string(&s).expect("string serializes")))
+}
+
+/// Strict mode lets undefined values into filters; a missing value must not become `null`.
+fn undefined(filter: &str) -> Error {
+    Error::new(ErrorKind::UndefinedError, format!("the value given to `{filter}` is undefined"))
 }
 
 /// Lowercase DNS-1123 label: other characters become `-`, trimmed, at most 63 characters.
@@ -47,17 +53,12 @@ mod tests {
         register(&mut env);
         let hostile = "x\nkind: Secret\n# {{ 1 }}: yes";
         let out = env
-            .render_str(
-                "name: {{ v | toyaml }}\nq: {{ v | quote }}\n",
-                minijinja::context! { v => hostile },
-            )
+            .render_str("name: {{ v | toyaml }}\nq: {{ v | quote }}\n", minijinja::context! { v => hostile })
             .unwrap();
         let parsed: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
         assert_eq!(parsed["name"], hostile);
         assert_eq!(parsed["q"], hostile);
-        let out = env
-            .render_str("a: {{ v | toyaml }}", minijinja::context! { v => "yes" })
-            .unwrap();
+        let out = env.render_str("a: {{ v | toyaml }}", minijinja::context! { v => "yes" }).unwrap();
         assert_eq!(out, "a: \"yes\"");
     }
 }

@@ -30,11 +30,8 @@ impl TemplateError {
             let pad = " ".repeat(w);
             s.push_str(&format!("\n{pad}--> {}:{line}:{col}", self.file));
             if let Some(text) = &self.source_line {
-                let caret: String = text
-                    .chars()
-                    .take(col.saturating_sub(1))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
+                let caret: String =
+                    text.chars().take(col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
                 s.push_str(&format!("\n{pad} |\n{line} | {text}\n{pad} | {caret}^"));
             }
         } else {
@@ -60,24 +57,16 @@ impl Renderer {
         env.set_debug(true);
         // YAML is whitespace-sensitive: keep the template's own trailing newline.
         env.set_syntax(
-            minijinja::syntax::SyntaxConfig::builder()
-                .keep_trailing_newline(true)
-                .build()
-                .expect("default syntax"),
+            minijinja::syntax::SyntaxConfig::builder().keep_trailing_newline(true).build().expect("default syntax"),
         );
         let l = layers.clone();
         env.set_loader(move |name| {
             l.resolve(Kind::Template, name)
                 .map(|r| r.map(|r| r.text))
-                .map_err(|e| {
-                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
-                })
+                .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
         });
         filters::register(&mut env);
-        Renderer {
-            env: Mutex::new(env),
-            layers,
-        }
+        Renderer { env: Mutex::new(env), layers }
     }
 
     /// Forget loaded templates, e.g. after the repo layer changed.
@@ -93,16 +82,9 @@ impl Renderer {
     }
 
     /// Render a template given as text; `label` names it in errors.
-    pub fn render_str(
-        &self,
-        label: &str,
-        source: &str,
-        ctx: Value,
-    ) -> Result<String, TemplateError> {
+    pub fn render_str(&self, label: &str, source: &str, ctx: Value) -> Result<String, TemplateError> {
         let env = self.env.lock().expect("template env");
-        let result = env
-            .template_from_named_str(label, source)
-            .and_then(|t| t.render(ctx));
+        let result = env.template_from_named_str(label, source).and_then(|t| t.render(ctx));
         result.map_err(|e| self.describe(e, label, Some(source)))
     }
 
@@ -111,10 +93,7 @@ impl Renderer {
         let resolved = if inline.is_some() && file_name == name {
             None
         } else {
-            self.layers
-                .resolve(Kind::Template, &file_name)
-                .ok()
-                .flatten()
+            self.layers.resolve(Kind::Template, &file_name).ok().flatten()
         };
         let text = e
             .template_source()
@@ -126,11 +105,7 @@ impl Renderer {
             (Some(r), Some(t)) if r.start <= t.len() => {
                 let before = &t[..r.start];
                 let line = before.matches('\n').count() + 1;
-                let col = before
-                    .rsplit('\n')
-                    .next()
-                    .map(|s| s.chars().count() + 1)
-                    .unwrap_or(1);
+                let col = before.rsplit('\n').next().map(|s| s.chars().count() + 1).unwrap_or(1);
                 (Some(line), Some(col))
             }
             _ => (e.line(), None),
@@ -155,14 +130,7 @@ impl Renderer {
             minijinja::ErrorKind::SyntaxError => Some("fix the template syntax at the marked position".into()),
             _ => None,
         };
-        TemplateError {
-            message,
-            file,
-            line,
-            column,
-            source_line,
-            help,
-        }
+        TemplateError { message, file, line, column, source_line, help }
     }
 }
 
@@ -176,18 +144,13 @@ mod tests {
 
     #[test]
     fn undefined_is_an_error_with_location() {
-        let e = r()
-            .render_str("t.j2", "a: 1\nb: {{ nope.x }}\n", Value::from(()))
-            .unwrap_err();
+        let e = r().render_str("t.j2", "a: 1\nb: {{ nope.x }}\n", Value::from(())).unwrap_err();
         assert_eq!((e.line, e.column), (Some(2), Some(7)));
         assert!(e.message.contains("undefined"), "{}", e.message);
     }
 
     #[test]
     fn trailing_newline_kept() {
-        assert_eq!(
-            r().render_str("t", "a: 1\n", Value::from(())).unwrap(),
-            "a: 1\n"
-        );
+        assert_eq!(r().render_str("t", "a: 1\n", Value::from(())).unwrap(), "a: 1\n");
     }
 }

@@ -1,0 +1,139 @@
+//! The integration-test harness: run the real `wego` binary in an isolated home.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub mod checkpoint_server;
+
+/// An isolated user: its own HOME, config and cache dirs, no inherited wego/kube settings.
+pub struct Env {
+    pub home: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Env { home: tempfile::tempdir().expect("temp home") }
+    }
+    pub fn config_dir(&self) -> PathBuf {
+        self.home.path().join(".config")
+    }
+    pub fn cache_dir(&self) -> PathBuf {
+        self.home.path().join(".cache")
+    }
+    pub fn wego(&self) -> Wego {
+        Wego::new(self)
+    }
+}
+
+/// A `wego` invocation under construction.
+pub struct Wego {
+    args: Vec<String>,
+    env: HashMap<String, String>,
+    cwd: Option<PathBuf>,
+    stdin: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Panic with everything wego printed unless it exited with `code`.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+    pub fn ok(self) -> Self {
+        self.expect_code(0)
+    }
+}
+
+impl Wego {
+    fn new(env: &Env) -> Self {
+        let mut e = HashMap::new();
+        let home = env.home.path();
+        e.insert("HOME".into(), home.display().to_string());
+        e.insert("XDG_CONFIG_HOME".into(), env.config_dir().display().to_string());
+        e.insert("XDG_CACHE_HOME".into(), env.cache_dir().display().to_string());
+        e.insert("XDG_STATE_HOME".into(), home.join(".local/state").display().to_string());
+        e.insert("NO_COLOR".into(), "1".into());
+        // No test talks to the real checkpoint service.
+        e.insert("WEGO_CHECKPOINT_URL".into(), "http://127.0.0.1:9".into());
+        Wego { args: vec![], env: e, cwd: None, stdin: None }
+    }
+
+    pub fn arg(mut self, a: impl AsRef<str>) -> Self {
+        self.args.push(a.as_ref().to_string());
+        self
+    }
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, a: I) -> Self {
+        self.args.extend(a.into_iter().map(|s| s.as_ref().to_string()));
+        self
+    }
+    pub fn env(mut self, k: &str, v: impl AsRef<str>) -> Self {
+        self.env.insert(k.into(), v.as_ref().to_string());
+        self
+    }
+    pub fn cwd(mut self, p: &Path) -> Self {
+        self.cwd = Some(p.to_path_buf());
+        self
+    }
+    pub fn stdin(mut self, s: impl Into<String>) -> Self {
+        self.stdin = Some(s.into());
+        self
+    }
+
+    pub fn run(self) -> Out {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wego"));
+        cmd.args(&self.args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("WEGO_") || k == "CHECKPOINT_DISABLE" || k == "NO_COLOR" || k.starts_with("XDG_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(&self.env);
+        if let Some(c) = &self.cwd {
+            cmd.current_dir(c);
+        }
+        cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn wego");
+        if let Some(s) = self.stdin {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        }
+        let o = child.wait_with_output().expect("wait wego");
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    }
+}
+
+/// Write `files` (relative path, contents) under `dir`.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (p, body) in files {
+        let path = dir.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+}
+
+/// A directory that is a git work tree (so its `.wego/` is the repo layer).
+pub fn git_work_tree() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join(".git")).unwrap();
+    d
+}
+
+/// Replace a temp path in output with a stable marker, for snapshots.
+pub fn redact(s: &str, dir: &Path, marker: &str) -> String {
+    let real = dir.canonicalize().unwrap_or(dir.to_path_buf());
+    s.replace(&real.display().to_string(), marker).replace(&dir.display().to_string(), marker)
+}
