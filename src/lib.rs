@@ -12,5 +12,6 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod k8s;
 pub mod primitives;
 pub mod render;

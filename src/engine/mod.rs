@@ -51,6 +51,7 @@ pub struct Host {
     pub workspaces: Mutex<Vec<PathBuf>>,
     pub log: crate::primitives::log::Logger,
     pub checkpoint: crate::checkpoint::Checkpoint,
+    pub kube: crate::k8s::KubeState,
     /// Source text by display name, for diagnostics.
     sources: Mutex<HashMap<String, String>>,
     /// Import path -> display name, for errors raised while a module loads.
@@ -71,6 +72,10 @@ impl Host {
     ) -> Arc<Self> {
         let log = crate::primitives::log::Logger::new(&config.config.log_level, globals.verbose, globals.color);
         let checkpoint = crate::checkpoint::Checkpoint::new(&config.config, globals.offline);
+        let kube = crate::k8s::KubeState::new(crate::k8s::Target {
+            kubeconfig: globals.kubeconfig.clone(),
+            context: globals.context.clone(),
+        });
         Arc::new(Host {
             rt,
             renderer: Renderer::new(layers.clone()),
@@ -80,6 +85,7 @@ impl Host {
             workspaces: Mutex::new(vec![workspace]),
             log,
             checkpoint,
+            kube,
             sources: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
         })

@@ -3,12 +3,15 @@
 pub mod checkpoint;
 pub mod exec;
 pub mod feature;
+pub mod flux;
 pub mod fs;
 pub mod json;
+pub mod kube;
 pub mod log;
 pub mod template;
 pub mod term;
 pub mod text;
+pub mod time;
 pub mod wego;
 pub mod yaml;
 
@@ -32,6 +35,9 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
         ("text", text::module()),
         ("wego", wego::module(host)),
         ("checkpoint", checkpoint::module(host)),
+        ("kube", kube::module(host)),
+        ("flux", flux::module(host)),
+        ("time", time::module()),
     ];
     for (name, m) in modules {
         engine.register_static_module(name, m.into());

@@ -1,0 +1,260 @@
+//! `kube::` — the Kubernetes API for scripts: apply, get, list, delete, status, events.
+
+use std::sync::Arc;
+
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use rhai::{Array, Dynamic, EvalAltResult, Map, Module};
+use serde_json::Value;
+
+use crate::engine::api::ApiModule;
+use crate::engine::{fail, Host};
+use crate::k8s::apply::{apply_all, ApplyOpts};
+use crate::k8s::KubeError;
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+fn err(prim: &str, e: KubeError) -> Box<EvalAltResult> {
+    fail(prim, e.message, e.help.as_deref())
+}
+
+/// Objects given as YAML text, one map, or an array of maps.
+fn objects(prim: &str, v: &Dynamic) -> R<Vec<Value>> {
+    if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+        return super::yaml::parse_all(&s).map_err(|e| fail(prim, format!("invalid YAML: {e}"), None));
+    }
+    if v.is_array() {
+        return Ok(v.clone().cast::<Array>().iter().map(super::from_dynamic).collect());
+    }
+    if v.is_map() {
+        return Ok(vec![super::from_dynamic(v)]);
+    }
+    Err(fail(prim, format!("expected YAML text, a map or an array of maps, got {}", v.type_name()), None))
+}
+
+fn map_to_list_params(opts: &Map) -> ListParams {
+    let mut lp = ListParams::default();
+    if let Some(l) = super::opt_str(opts, "labels") {
+        lp = lp.labels(&l);
+    }
+    if let Some(f) = super::opt_str(opts, "fields") {
+        lp = lp.fields(&f);
+    }
+    lp
+}
+
+fn event_time(e: &Value) -> String {
+    ["/lastTimestamp", "/eventTime", "/series/lastObservedTime", "/firstTimestamp", "/metadata/creationTimestamp"]
+        .iter()
+        .find_map(|p| e.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()))
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub fn module(host: &Arc<Host>) -> Module {
+    let mut m = ApiModule::new("The Kubernetes API of the current kubeconfig context (`--kubeconfig`, `--context`).");
+
+    let h = host.clone();
+    m.func(
+        "context",
+        &["Map"],
+        "The kubeconfig context in effect: `#{name, cluster, user, namespace, server, kubeconfig}`. Reads the kubeconfig only; no API call.\n\nErrors: no kubeconfig, unknown context.\n\nExample: `let cluster = kube::context().cluster;`",
+        move || -> R<Dynamic> {
+            let c = h.kube.context().map_err(|e| err("kube::context", e))?;
+            Ok(super::to_dynamic(&serde_json::to_value(c).expect("context serializes")))
+        },
+    );
+
+    let h = host.clone();
+    m.func(
+        "server_version",
+        &["Map"],
+        "The API server's version: `#{version: \"v1.33.1\", major, minor}`.\n\nErrors: the server is unreachable.\n\nExample: `if kube::server_version().minor < 33 { log::warn(\"old cluster\"); }`",
+        move || -> R<Map> {
+            let v = h.block_on(h.kube.server_version()).map_err(|e| err("kube::server_version", e))?;
+            let nums: Vec<i64> = v
+                .trim_start_matches('v')
+                .split(['.', '-', '+'])
+                .take(2)
+                .map(|p| p.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0))
+                .collect();
+            let mut m = Map::new();
+            m.insert("version".into(), v.into());
+            m.insert("major".into(), nums.first().copied().unwrap_or(0).into());
+            m.insert("minor".into(), nums.get(1).copied().unwrap_or(0).into());
+            Ok(m)
+        },
+    );
+
+    let h = host.clone();
+    m.func(
+        "has_kind",
+        &["api_version: &str", "kind: &str", "bool"],
+        "Whether the server serves `kind` at `api_version` (discovery; cached per group-version).\n\nExample: `if !kube::has_kind(\"wego.weave.works/v1alpha1\", \"App\") { throw \"run wego install\"; }`",
+        move |av: &str, kind: &str| -> R<bool> {
+            h.block_on(h.kube.kind(av, kind)).map(|k| k.is_some()).map_err(|e| err("kube::has_kind", e))
+        },
+    );
+
+    let apply_doc = "Server-side apply `objects` (YAML text, a map, or an array of maps) in a safe order: Namespaces and CRDs first, custom resources after their CRD is Established. Kinds are resolved through discovery, so any CRD works.\nOptions: `field_manager` (default \"wego\"), `force` (take over conflicting fields), `dry_run` (server-side validation only).\nReturns one `#{apiVersion, kind, name, namespace, result}` per object, `result` being `created`, `configured` or `unchanged`.\nOn a server too old for a CRD's schema it falls back to create/replace with a warning.\n\nErrors: unknown kind (is the runtime installed?), forbidden, invalid object, unreachable server.\n\nExample: `for r in kube::apply(yaml_text, #{}) { log::ok(`${r.kind}/${r.name} ${r.result}`); }`";
+    let h = host.clone();
+    m.func(
+        "apply",
+        &["objects: Dynamic", "options: Map", "Array"],
+        apply_doc,
+        move |objs: Dynamic, opts: Map| -> R<Array> { apply(&h, &objs, &opts) },
+    );
+    let h = host.clone();
+    m.func("apply", &["objects: Dynamic", "Array"], apply_doc, move |objs: Dynamic| -> R<Array> {
+        apply(&h, &objs, &Map::new())
+    });
+
+    for (name, optional) in [("get", false), ("get_opt", true)] {
+        let doc = if optional {
+            "Get one object, or `()` when it does not exist. `namespace` is ignored for cluster-scoped kinds.\n\nErrors: unknown kind, forbidden, unreachable server.\n\nExample: `let cm = kube::get_opt(\"v1\", \"ConfigMap\", \"wego-config\", \"flux-system\");`"
+        } else {
+            "Get one object; missing is an error. `namespace` is ignored for cluster-scoped kinds.\n\nErrors: not found, unknown kind, forbidden, unreachable server.\n\nExample: `let crd = kube::get(\"apiextensions.k8s.io/v1\", \"CustomResourceDefinition\", \"apps.wego.weave.works\", \"\");`"
+        };
+        let h = host.clone();
+        let prim = format!("kube::{name}");
+        m.func(
+            name,
+            &["api_version: &str", "kind: &str", "name: &str", "namespace: &str", "Dynamic"],
+            doc,
+            move |av: &str, kind: &str, n: &str, ns: &str| -> R<Dynamic> {
+                let got = h.block_on(h.kube.get_opt(av, kind, n, ns)).map_err(|e| err(&prim, e))?;
+                match got {
+                    Some(v) => Ok(super::to_dynamic(&v)),
+                    None if optional => Ok(Dynamic::UNIT),
+                    None => Err(fail(&prim, format!("{} not found", crate::k8s::describe(kind, n, ns)), None)),
+                }
+            },
+        );
+    }
+
+    let h = host.clone();
+    m.func(
+        "list",
+        &["api_version: &str", "kind: &str", "options: Map", "Array"],
+        "List objects of a kind in one request. Options: `namespace` (default: all namespaces), `labels` (label selector), `fields` (field selector).\n\nErrors: unknown kind, forbidden, unreachable server.\n\nExample: `let apps = kube::list(\"wego.weave.works/v1alpha1\", \"App\", #{ namespace: \"flux-system\" });`",
+        move |av: &str, kind: &str, opts: Map| -> R<Array> {
+            let ns = super::opt_str(&opts, "namespace").unwrap_or_default();
+            let items = h.block_on(h.kube.list(av, kind, &ns, &map_to_list_params(&opts))).map_err(|e| err("kube::list", e))?;
+            Ok(items.iter().map(super::to_dynamic).collect())
+        },
+    );
+
+    let h = host.clone();
+    m.func(
+        "delete",
+        &["api_version: &str", "kind: &str", "name: &str", "namespace: &str", "bool"],
+        "Delete one object; returns `false` when it did not exist.\n\nErrors: unknown kind, forbidden, unreachable server.\n\nExample: `kube::delete(\"v1\", \"ConfigMap\", \"old\", \"default\");`",
+        move |av: &str, kind: &str, n: &str, ns: &str| -> R<bool> {
+            h.block_on(async {
+                let k = h.kube.require_kind(av, kind).await?;
+                let api = h.kube.api(&k, Some(ns)).await?;
+                match api.delete(n, &DeleteParams::default()).await {
+                    Ok(_) => Ok(true),
+                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+                    Err(e) => Err(h.kube.explain(e, "delete", &crate::k8s::describe(kind, n, ns))),
+                }
+            })
+            .map_err(|e| err("kube::delete", e))
+        },
+    );
+
+    let h = host.clone();
+    m.func(
+        "patch_status",
+        &["api_version: &str", "kind: &str", "name: &str", "namespace: &str", "status: Map", "Map"],
+        "Merge-patch the `status` subresource of an object (what a controller writes); returns the object.\n\nErrors: not found, the kind has no status subresource, forbidden.\n\nExample: `kube::patch_status(\"apps/v1\", \"Deployment\", \"web\", \"default\", #{ readyReplicas: 1 });`",
+        move |av: &str, kind: &str, n: &str, ns: &str, status: Map| -> R<Dynamic> {
+            let body = serde_json::json!({ "status": super::from_dynamic(&status.into()) });
+            let obj = h
+                .block_on(async {
+                    let k = h.kube.require_kind(av, kind).await?;
+                    let api = h.kube.api(&k, Some(ns)).await?;
+                    api.patch_status(n, &PatchParams::default(), &Patch::Merge(&body))
+                        .await
+                        .map_err(|e| h.kube.explain(e, "patch status of", &crate::k8s::describe(kind, n, ns)))
+                })
+                .map_err(|e| err("kube::patch_status", e))?;
+            Ok(super::to_dynamic(&crate::k8s::to_json(&obj, av, kind)))
+        },
+    );
+
+    let h = host.clone();
+    m.func(
+        "events",
+        &["options: Map", "Array"],
+        "Events, newest first, in one request. Options: `namespace` (default all), `involved_kind`, `involved_name`, `types` (e.g. `[\"Warning\"]`), `since` (RFC 3339; older events are dropped), `limit`.\nEach event: `#{type, reason, message, time, count, source, involved: #{kind, name, namespace}}`.\n\nExample: `let warnings = kube::events(#{ namespace: \"flux-system\", types: [\"Warning\"], limit: 3 });`",
+        move |opts: Map| -> R<Array> { events(&h, &opts) },
+    );
+
+    m.build()
+}
+
+fn apply(h: &Host, objs: &Dynamic, opts: &Map) -> R<Array> {
+    let objects = objects("kube::apply", objs)?;
+    let o = ApplyOpts {
+        field_manager: super::opt_str(opts, "field_manager").unwrap_or_else(|| "wego".into()),
+        force: super::opt_bool(opts, "force"),
+        dry_run: super::opt_bool(opts, "dry_run"),
+    };
+    let warn = |msg: &str| h.log.emit(super::log::Level::Warn, "⚠", "33", msg);
+    let results = h.block_on(apply_all(&h.kube, objects, &o, &warn)).map_err(|e| err("kube::apply", e))?;
+    Ok(results.iter().map(|r| super::to_dynamic(&serde_json::to_value(r).expect("result serializes"))).collect())
+}
+
+fn events(h: &Host, opts: &Map) -> R<Array> {
+    let ns = super::opt_str(opts, "namespace").unwrap_or_default();
+    let mut fields = Vec::new();
+    if let Some(k) = super::opt_str(opts, "involved_kind") {
+        fields.push(format!("involvedObject.kind={k}"));
+    }
+    if let Some(n) = super::opt_str(opts, "involved_name") {
+        fields.push(format!("involvedObject.name={n}"));
+    }
+    let types: Vec<String> = opts
+        .get("types")
+        .and_then(|t| t.clone().try_cast::<Array>())
+        .map(|a| a.iter().map(|t| t.to_string()).collect())
+        .unwrap_or_default();
+    if types.len() == 1 {
+        fields.push(format!("type={}", types[0]));
+    }
+    let mut lp = ListParams::default();
+    if !fields.is_empty() {
+        lp = lp.fields(&fields.join(","));
+    }
+    let items = h.block_on(h.kube.list("v1", "Event", &ns, &lp)).map_err(|e| err("kube::events", e))?;
+    let since = super::opt_str(opts, "since").unwrap_or_default();
+    let mut out: Vec<(String, Value)> = items
+        .into_iter()
+        .filter(|e| types.is_empty() || types.iter().any(|t| e["type"] == t.as_str()))
+        .map(|e| (event_time(&e), e))
+        .filter(|(t, _)| since.is_empty() || crate::primitives::time::after(t, &since))
+        .collect();
+    out.sort_by(|a, b| crate::primitives::time::cmp(&b.0, &a.0));
+    if let Some(limit) = opts.get("limit").and_then(|l| l.as_int().ok()) {
+        out.truncate(limit.max(0) as usize);
+    }
+    Ok(out
+        .into_iter()
+        .map(|(time, e)| {
+            let v = serde_json::json!({
+                "type": e["type"],
+                "reason": e["reason"],
+                "message": e["message"],
+                "time": time,
+                "count": e["count"],
+                "source": e.pointer("/source/component").cloned().or_else(|| e.get("reportingComponent").cloned()).unwrap_or(Value::Null),
+                "involved": {
+                    "kind": e.pointer("/involvedObject/kind"),
+                    "name": e.pointer("/involvedObject/name"),
+                    "namespace": e.pointer("/involvedObject/namespace"),
+                },
+            });
+            super::to_dynamic(&v)
+        })
+        .collect())
+}

@@ -1,0 +1,132 @@
+//! `time::` — RFC 3339 timestamps as Kubernetes writes them, compared without a date library.
+
+use std::cmp::Ordering;
+
+use rhai::Module;
+
+use crate::engine::api::ApiModule;
+
+/// Seconds since the Unix epoch of an RFC 3339 UTC timestamp (`2026-11-25T18:21:27Z`, with
+/// optional fraction or offset); `None` when it is not one.
+pub fn parse(ts: &str) -> Option<f64> {
+    let ts = ts.trim();
+    if ts.len() < 20 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = &ts[19..];
+    let mut frac = 0.0;
+    if let Some(r) = rest.strip_prefix('.') {
+        let digits: String = r.chars().take_while(char::is_ascii_digit).collect();
+        frac = format!("0.{digits}").parse().unwrap_or(0.0);
+        rest = &r[digits.len()..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        o if o.len() == 6 => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            sign * (o[1..3].parse::<i64>().ok()? * 3600 + o[4..6].parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + mi * 60 + s - offset) as f64 + frac)
+}
+
+/// Order two timestamps; unparsable ones sort first.
+pub fn cmp(a: &str, b: &str) -> Ordering {
+    parse(a).unwrap_or(f64::MIN).partial_cmp(&parse(b).unwrap_or(f64::MIN)).unwrap_or(Ordering::Equal)
+}
+
+/// Whether `a` is at or after `b` (an unparsable `b` lets everything through).
+pub fn after(a: &str, b: &str) -> bool {
+    match (parse(a), parse(b)) {
+        (Some(x), Some(y)) => x >= y,
+        (None, Some(_)) => false,
+        _ => true,
+    }
+}
+
+/// The current time as RFC 3339 UTC.
+pub fn now() -> String {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    format_unix(secs)
+}
+
+pub fn format_unix(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+pub fn module() -> Module {
+    let mut m = ApiModule::new("Timestamps in the RFC 3339 form Kubernetes uses.");
+    m.func("now", &["String"], "The current time, RFC 3339 UTC.\n\nExample: `let t = time::now();`", now);
+    m.func(
+        "after",
+        &["a: &str", "b: &str", "bool"],
+        "Whether timestamp `a` is at or after `b`.\n\nExample: `time::after(ev.time, last_sync)`",
+        after,
+    );
+    m.func(
+        "add_seconds",
+        &["ts: &str", "seconds: i64", "String"],
+        "`ts` moved by `seconds` (negative for earlier), RFC 3339 UTC; `()`-safe: an invalid `ts` returns it unchanged.\n\nExample: `time::add_seconds(time::now(), -3600)`",
+        |ts: &str, secs: i64| match parse(ts) {
+            Some(t) => format_unix(t as i64 + secs),
+            None => ts.to_string(),
+        },
+    );
+    m.func(
+        "since",
+        &["ts: &str", "String"],
+        "How long ago `ts` was, kubectl style (`45s`, `12m`, `3h`, `5d`); empty for an invalid timestamp.\n\nExample: `time::since(cond.lastTransitionTime)`",
+        |ts: &str| match parse(ts) {
+            Some(t) => {
+                let now = parse(&now()).unwrap_or(t);
+                let s = (now - t).max(0.0) as i64;
+                match s {
+                    0..=119 => format!("{s}s"),
+                    120..=7199 => format!("{}m", s / 60),
+                    7200..=172_799 => format!("{}h", s / 3600),
+                    _ => format!("{}d", s / 86_400),
+                }
+            }
+            None => String::new(),
+        },
+    );
+    m.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_formats() {
+        assert_eq!(parse("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(format_unix(parse("2026-11-25T18:21:27Z").unwrap() as i64), "2026-11-25T18:21:27Z");
+        assert_eq!(parse("2026-11-25T19:21:27+01:00"), parse("2026-11-25T18:21:27Z"));
+        assert!(after("2026-11-25T18:21:27.5Z", "2026-11-25T18:21:27Z"));
+        assert!(!after("2026-11-24T18:21:27Z", "2026-11-25T18:21:27Z"));
+        assert_eq!(parse("nope"), None);
+    }
+}
