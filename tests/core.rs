@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::checkpoint_server::CheckpointServer;
+use common::http_server::HttpServer;
 use common::{git_work_tree, redact, write_files, Env};
 
 const CFG: &str = "apiVersion: wego.weave.works/v1alpha1\nkind: Config\n";
@@ -338,13 +338,17 @@ fn feature_flags_come_from_config_and_env() {
     assert_eq!(run(env.wego().env("WEGO_FEATURES", "beta")), "false\ntrue\n");
 }
 
+fn checkpoint(delay: Duration) -> HttpServer {
+    HttpServer::start(vec![("/v1/check/weave-gitops".into(), OUTDATED.into())], delay)
+}
+
 const OUTDATED: &str =
     r#"{"current_version":"9.9.9","current_download_url":"https://example.invalid/wego/v9.9.9","outdated":true}"#;
 
 #[test]
 fn version_reports_an_update_from_the_checkpoint_service() {
     let env = Env::new();
-    let server = CheckpointServer::start(OUTDATED, Duration::ZERO);
+    let server = checkpoint(Duration::ZERO);
     let out = env.wego().arg("version").env("WEGO_CHECKPOINT_URL", &server.url).run().ok();
     assert!(
         out.stderr.contains("wego v9.9.9 is available; please update: https://example.invalid/wego/v9.9.9"),
@@ -365,7 +369,7 @@ fn version_reports_an_update_from_the_checkpoint_service() {
 
 #[test]
 fn opting_out_sends_nothing() {
-    let server = CheckpointServer::start(OUTDATED, Duration::ZERO);
+    let server = checkpoint(Duration::ZERO);
     let env = Env::new();
     let out =
         env.wego().arg("version").env("WEGO_CHECKPOINT_URL", &server.url).env("CHECKPOINT_DISABLE", "1").run().ok();
@@ -380,7 +384,7 @@ fn opting_out_sends_nothing() {
 #[test]
 fn a_slow_or_missing_checkpoint_service_never_delays_or_fails() {
     let env = Env::new();
-    let slow = CheckpointServer::start(OUTDATED, Duration::from_secs(20));
+    let slow = checkpoint(Duration::from_secs(20));
     let start = Instant::now();
     let out = env.wego().arg("version").env("WEGO_CHECKPOINT_URL", &slow.url).run().ok();
     // The deadline is 1 s; allow generous slack for a loaded machine, far below the 20 s stall.

@@ -98,6 +98,14 @@ pub async fn apply_all(
                 state.forget_kinds();
             }
         }
+        // A dry run persists nothing, so objects inside a namespace or of a kind it would
+        // create cannot be checked by the server; they would be created.
+        if opts.dry_run {
+            if let Some(r) = would_be_created(state, o, &results, &objects).await? {
+                results.push(r);
+                continue;
+            }
+        }
         let r = apply_one(state, o, &default_ns, opts, &mut fell_back).await?;
         if kind == "CustomResourceDefinition" && r.result != "unchanged" {
             new_crds.push(r.name.clone());
@@ -120,6 +128,38 @@ pub async fn apply_all(
         ));
     }
     Ok(results)
+}
+
+/// In a dry run: `Some(created)` when `o` lives in a namespace, or is of a kind, that this same
+/// batch would create first.
+async fn would_be_created(
+    state: &KubeState,
+    o: &Value,
+    done: &[Applied],
+    batch: &[Value],
+) -> Result<Option<Applied>, KubeError> {
+    let api_version = field(o, &["apiVersion"]).unwrap_or_default();
+    let kind = field(o, &["kind"]).unwrap_or_default();
+    let name = field(o, &["metadata", "name"]).unwrap_or_default();
+    let ns = field(o, &["metadata", "namespace"]).unwrap_or_default();
+    let created = |k: &str, n: &str| done.iter().any(|r| r.kind == k && r.name == n && r.result == "created");
+    let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
+    let new_kind = state.kind(api_version, kind).await?.is_none()
+        && batch.iter().any(|c| {
+            field(c, &["kind"]) == Some("CustomResourceDefinition")
+                && field(c, &["spec", "group"]) == Some(group)
+                && field(c, &["spec", "names", "kind"]) == Some(kind)
+        });
+    if new_kind || (!ns.is_empty() && created("Namespace", ns)) {
+        return Ok(Some(Applied {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: name.into(),
+            namespace: ns.into(),
+            result: "created".into(),
+        }));
+    }
+    Ok(None)
 }
 
 /// Strip what a no-op write changes anyway, to tell a real change from a no-op.

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub mod checkpoint_server;
+pub mod cluster;
+pub mod http_server;
 
 /// An isolated user: its own HOME, config and cache dirs, no inherited wego/kube settings.
 pub struct Env {
@@ -136,4 +137,22 @@ pub fn git_work_tree() -> tempfile::TempDir {
 pub fn redact(s: &str, dir: &Path, marker: &str) -> String {
     let real = dir.canonicalize().unwrap_or(dir.to_path_buf());
     s.replace(&real.display().to_string(), marker).replace(&dir.display().to_string(), marker)
+}
+
+/// Flux's release manifest for tests: the shared reference data beside the checkout, or a
+/// small fixture of the same shape when it is not there.
+pub fn flux_manifest(all_controllers: bool) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/flux/v2.9.4");
+    let file = if all_controllers { "install-all.yaml" } else { "install.yaml" };
+    std::fs::read_to_string(dir.join(file)).unwrap_or_else(|_| {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flux-install.yaml")).unwrap()
+    })
+}
+
+/// A local mirror of Flux's release downloads: `<url>/v2.9.4/install.yaml`.
+pub fn flux_mirror(all_controllers: bool) -> http_server::HttpServer {
+    http_server::HttpServer::start(
+        vec![("/v2.9.4/install.yaml".into(), flux_manifest(all_controllers))],
+        std::time::Duration::ZERO,
+    )
 }
