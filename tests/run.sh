@@ -34,4 +34,13 @@ echo "== test environment self-checks (provider fakes against GitHub's schema)"
 python3 -m pytest -q tests/env/test_fakes.py
 
 echo "== cargo test"
-cargo test --locked "$@"
+log=$(mktemp)
+set +e
+cargo test --locked "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run: the sum over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
+exit "$status"

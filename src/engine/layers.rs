@@ -300,3 +300,40 @@ mod tests {
         assert_eq!((r.text.as_str(), r.layer), ("u", Layer::User));
     }
 }
+
+#[cfg(test)]
+mod builtin_tests {
+    use super::*;
+
+    /// Every built-in script and stdlib module compiles: a syntax error must never ship.
+    #[test]
+    fn builtin_scripts_compile() {
+        let mut engine = rhai::Engine::new();
+        let limits = crate::config::Limits::default();
+        engine.set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth);
+        let layers = Layers::builtin_only();
+        for kind in [Kind::Script, Kind::Stdlib] {
+            let entries = layers.list(kind);
+            assert!(!entries.is_empty());
+            for e in entries {
+                let r = layers.builtin(kind, &e.name).unwrap();
+                if let Err(err) = engine.compile(&r.text) {
+                    panic!("{}: {err}", r.display);
+                }
+            }
+        }
+    }
+
+    /// Every built-in template parses.
+    #[test]
+    fn builtin_templates_parse() {
+        let layers = Layers::builtin_only();
+        let env = minijinja::Environment::new();
+        for e in layers.list(Kind::Template) {
+            let r = layers.builtin(Kind::Template, &e.name).unwrap();
+            if let Err(err) = env.template_from_str(&r.text) {
+                panic!("{}: {err}", r.display);
+            }
+        }
+    }
+}

@@ -122,9 +122,14 @@ impl KubeState {
         }
         let (kc, source) = self.kubeconfig()?;
         let opts = KubeConfigOptions { context: self.target.context.clone(), ..Default::default() };
-        let config = Config::from_custom_kubeconfig(kc, &opts).await.map_err(|e| {
+        let mut config = Config::from_custom_kubeconfig(kc, &opts).await.map_err(|e| {
             KubeError::new(format!("cannot use kubeconfig {source}: {e}"), Some("check --kubeconfig and --context"))
         })?;
+        // Name ourselves in the server's audit log, and fail fast on an unreachable server.
+        if let Ok(agent) = http::HeaderValue::from_str(&format!("wego/{}", crate::build_info::VERSION)) {
+            config.headers.push((http::header::USER_AGENT, agent));
+        }
+        config.connect_timeout = Some(std::time::Duration::from_secs(10));
         let client = Client::try_from(config)
             .map_err(|e| KubeError::new(format!("cannot build a Kubernetes client: {e}"), None))?;
         *self.client.lock().expect("kube client") = Some(client.clone());

@@ -52,6 +52,12 @@ pub fn module() -> Module {
         "Whether `s` is a valid DNS-1123 label: at most 63 lowercase letters, digits or `-`, starting and ending with a letter or digit.\n\nExample: `text::is_dns_label(\"my-app\") // true`",
         is_dns_label,
     );
+    m.func(
+        "join",
+        &["items: Array", "separator: &str", "String"],
+        "Join the items (as text) with `separator`.\n\nExample: `text::join([\"a\", \"b\"], \", \") // \"a, b\"`",
+        |items: rhai::Array, sep: &str| items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(sep),
+    );
     m.func("sha256", &["s: &str", "String"], "Hex SHA-256 of `s`.\n\nExample: `text::sha256(\"x\")`", short_hash);
     m.build()
 }
