@@ -5,9 +5,19 @@ use rhai::{Array, Dynamic, Module};
 use crate::engine::api::ApiModule;
 use crate::engine::fail;
 
+/// Limits against hostile YAML (alias bombs, deep nesting stay guarded), sized for
+/// Kubernetes work: a stream of thousands of objects is normal.
+fn budget() -> serde_saphyr::Budget {
+    let mut b = serde_saphyr::Budget::default();
+    b.max_documents = 200_000;
+    b.max_nodes = 50_000_000;
+    b.max_events = 100_000_000;
+    b
+}
+
 /// Parse every non-empty document of `text`.
 pub fn parse_all(text: &str) -> Result<Vec<serde_json::Value>, String> {
-    let opts = serde_saphyr::options! { strict_booleans: true };
+    let opts = serde_saphyr::options! { strict_booleans: true, budget: Some(budget()) };
     let docs: Vec<serde_json::Value> =
         serde_saphyr::from_multiple_with_options(text, opts).map_err(|e| first_line(&e.to_string()))?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
@@ -94,5 +104,14 @@ mod tests {
         assert_eq!(docs[1]["c"], "yes", "YAML 1.2: yes is a string");
         let out = super::to_string_all(&docs).unwrap();
         assert_eq!(super::parse_all(&out).unwrap(), docs);
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    #[test]
+    fn thousands_of_documents_parse() {
+        let text: String = (0..5000).map(|i| format!("---\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n")).collect();
+        assert_eq!(super::parse_all(&text).unwrap().len(), 5000);
     }
 }
