@@ -409,3 +409,22 @@ fn docs_api_documents_every_registered_function() {
         assert!(body.trim().len() > 10, "undocumented: {b}");
     }
 }
+
+/// docs/api.md is what `wego docs api` prints: regenerate it with
+/// `cargo run -- docs api > docs/api.md` when the API changes.
+#[test]
+fn committed_api_reference_is_current() {
+    let env = Env::new();
+    let out = env.wego().args(["docs", "api"]).run().ok();
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md")).unwrap();
+    assert!(committed == out.stdout, "docs/api.md is stale: run `cargo run -- docs api > docs/api.md`");
+}
+
+#[test]
+fn definitions_for_editors_are_written() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    env.wego().args(["docs", "definitions"]).arg(dir.path().display().to_string()).run().ok();
+    let kube = std::fs::read_to_string(dir.path().join("kube.d.rhai")).unwrap();
+    assert!(kube.contains("fn apply("), "{kube}");
+}

@@ -7,11 +7,14 @@ use clap::Subcommand;
 use serde::Deserialize;
 
 use super::{Context, Failure, GlobalArgs};
+use crate::engine::diagnostics::Diagnostic;
 
 #[derive(Debug, Subcommand)]
 pub enum DocsAction {
     /// Print the Rhai API reference as Markdown
     Api,
+    /// Write Rhai definition files (.d.rhai) for editor support into DIR
+    Definitions { dir: std::path::PathBuf },
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,5 +100,50 @@ pub fn run(g: &GlobalArgs, action: DocsAction) -> Result<i32, Failure> {
             print!("{}", markdown(&engine));
             Ok(0)
         }
+        DocsAction::Definitions { dir } => {
+            let engine = crate::engine::build(&host);
+            std::fs::create_dir_all(&dir)
+                .and_then(|_| engine.definitions().with_headers(true).write_to_dir(&dir))
+                .map_err(|e| Failure {
+                    diagnostic: Diagnostic::new(format!("cannot write definitions to {}: {e}", dir.display())),
+                    color: false,
+                    host: None,
+                })?;
+            eprintln!("✔ wrote Rhai definitions to {}", dir.display());
+            Ok(0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::layers::Layers;
+    use crate::engine::{Globals, Host};
+
+    /// Every function the engine registers (beyond Rhai's standard library) is in the
+    /// reference, with documentation.
+    #[test]
+    fn reference_covers_every_registered_function() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let config = crate::config::Loader::default().load().unwrap();
+        let host =
+            Host::new(rt.handle().clone(), Globals::default(), Arc::new(Layers::builtin_only()), config, ".".into());
+        let engine = crate::engine::build(&host);
+        let meta: serde_json::Value = serde_json::from_str(&engine.gen_fn_metadata_to_json(false).unwrap()).unwrap();
+        let mut registered = 0;
+        for (_, m) in meta["modules"].as_object().unwrap() {
+            registered += m["functions"].as_array().unwrap().len();
+        }
+        registered += meta["functions"].as_array().map(Vec::len).unwrap_or(0);
+        let listed = api_functions(&engine);
+        assert_eq!(listed.len(), registered, "every registered function is listed");
+        for (m, _, f) in &listed {
+            assert!(doc_text(f).lines().next().is_some_and(|l| l.len() > 10), "{m}::{} has no summary", f.signature);
+            assert!(doc_text(f).contains("Example"), "{m}::{} has no example", f.signature);
+        }
+        assert_eq!(markdown(&engine).matches("\n### `").count(), registered);
     }
 }

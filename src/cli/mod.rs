@@ -5,6 +5,7 @@ mod commands;
 mod config_cmd;
 mod docs;
 mod files_cmd;
+mod repl;
 mod run;
 
 use std::io::IsTerminal;
@@ -78,6 +79,8 @@ pub enum Command {
     Version(VersionArgs),
     /// Run a Rhai script with the whole wego API
     Run(run::RunArgs),
+    /// Explore the scripting API interactively (reads a script from stdin when not a terminal)
+    Repl,
     /// List, show or eject the scripts and stdlib modules behind the commands
     Scripts {
         #[command(subcommand)]
@@ -218,6 +221,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Status(a) => commands::script_command("status", &g, &a, vec![], false),
         Command::Version(a) => commands::script_command("version", &g, &a, vec![], false),
         Command::Run(a) => run::run(&g, a),
+        Command::Repl => repl::run(&g),
         Command::Scripts { action } => files_cmd::run(&g, action, files_cmd::Which::Scripts),
         Command::Templates { action } => files_cmd::run(&g, action, files_cmd::Which::Templates),
         Command::Config { action } => config_cmd::run(&g, action),
