@@ -6,6 +6,7 @@ pub mod feature;
 pub mod flux;
 pub mod fs;
 pub mod json;
+pub mod keys;
 pub mod kube;
 pub mod log;
 pub mod template;
@@ -38,11 +39,13 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
         ("kube", kube::module(host)),
         ("flux", flux::module(host)),
         ("time", time::module()),
+        ("keys", keys::module()),
     ];
     for (name, m) in modules {
         engine.register_static_module(name, m.into());
     }
     wego::register_globals(engine);
+    keys::register_types(engine);
 }
 
 /// JSON-like data into a script value.
@@ -50,9 +53,20 @@ pub fn to_dynamic(v: &serde_json::Value) -> Dynamic {
     rhai::serde::to_dynamic(v).unwrap_or(Dynamic::UNIT)
 }
 
-/// A script value into JSON-like data. Functions and custom types become strings.
+/// A script value into JSON-like data. A `Secret` gives up its value here (this is where data
+/// is written); other custom types and functions become their text.
 pub fn from_dynamic(v: &Dynamic) -> serde_json::Value {
-    rhai::serde::from_dynamic(v).unwrap_or_else(|_| serde_json::Value::String(v.to_string()))
+    use serde_json::Value;
+    if let Some(m) = v.read_lock::<rhai::Map>() {
+        return Value::Object(m.iter().map(|(k, v)| (k.to_string(), from_dynamic(v))).collect());
+    }
+    if let Some(a) = v.read_lock::<rhai::Array>() {
+        return Value::Array(a.iter().map(from_dynamic).collect());
+    }
+    if let Some(s) = v.read_lock::<keys::Secret>() {
+        return Value::String(s.expose().to_string());
+    }
+    rhai::serde::from_dynamic(v).unwrap_or_else(|_| Value::String(v.to_string()))
 }
 
 /// Look up `key` in an options map, as a string.
