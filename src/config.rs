@@ -267,7 +267,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
 ];
 
 /// Builds the effective config from its layers.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Loader {
     pub user_file: Option<PathBuf>,
     pub repo_file: Option<PathBuf>,

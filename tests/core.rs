@@ -428,3 +428,26 @@ fn definitions_for_editors_are_written() {
     let kube = std::fs::read_to_string(dir.path().join("kube.d.rhai")).unwrap();
     assert!(kube.contains("fn apply("), "{kube}");
 }
+
+#[test]
+fn use_repo_switches_overrides_and_config_to_a_checked_out_repo() {
+    let env = Env::new();
+    let here = git_work_tree();
+    write_files(
+        here.path(),
+        &[
+            ("wego-repo/.git/HEAD", "ref: refs/heads/main\n"),
+            ("wego-repo/.wego/config.yaml", &format!("{CFG}git:\n  branchPattern: team/{{app}}\n")),
+            ("wego-repo/.wego/templates/greeting.j2", "hello from the wego repo"),
+            (
+                "use.rhai",
+                "print(config.git.branchPattern);\nlet c = wego::use_repo(\"wego-repo\");\nprint(c.git.branchPattern);\nprint(wego::config().git.branchPattern);\nprint(template::render(\"greeting.j2\", #{}));\n",
+            ),
+        ],
+    );
+    let out = env.wego().args(["run", "use.rhai"]).cwd(here.path()).run().ok();
+    assert_eq!(out.stdout, "wego/add-{app}\nteam/{app}\nteam/{app}\nhello from the wego repo\n");
+    write_files(here.path(), &[("wego-repo/.wego/config.yaml", &format!("{CFG}gti: {{}}\n"))]);
+    let out = env.wego().args(["run", "use.rhai"]).cwd(here.path()).run().expect_code(1);
+    assert!(out.stderr.contains("gti"), "{}", out.stderr);
+}

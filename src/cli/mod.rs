@@ -158,6 +158,7 @@ fn color_enabled(g: &GlobalArgs) -> bool {
 /// The pieces every command needs, built from flags, environment and files.
 pub struct Context {
     pub layers: Arc<Layers>,
+    pub loader: Loader,
     pub config: config::Effective,
     pub globals: Globals,
     pub cwd: PathBuf,
@@ -200,7 +201,7 @@ impl Context {
             offline: g.offline,
             allow_exec: g.allow_exec,
         };
-        Ok(Context { layers, config, globals, cwd, repo_root })
+        Ok(Context { layers, loader, config, globals, cwd, repo_root })
     }
 
     /// Start the runtime and build the host scripts run against.
@@ -209,7 +210,7 @@ impl Context {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {
             Failure { diagnostic: Diagnostic::new(format!("cannot start the async runtime: {e}")), color, host: None }
         })?;
-        let host = Host::new(rt.handle().clone(), self.globals, self.layers, self.config, self.cwd);
+        let host = Host::new(rt.handle().clone(), self.globals, self.layers, self.loader, self.config, self.cwd);
         Ok((rt, host))
     }
 }

@@ -45,7 +45,9 @@ pub struct Host {
     pub rt: tokio::runtime::Handle,
     pub globals: Globals,
     pub layers: Arc<Layers>,
-    pub config: Effective,
+    config: std::sync::RwLock<Effective>,
+    /// How the config was built, to rebuild it when a command checks out the wego repo.
+    loader: crate::config::Loader,
     pub renderer: Renderer,
     /// Directories file primitives may touch: the current directory, and repos checked out.
     pub workspaces: Mutex<Vec<PathBuf>>,
@@ -67,6 +69,7 @@ impl Host {
         rt: tokio::runtime::Handle,
         globals: Globals,
         layers: Arc<Layers>,
+        loader: crate::config::Loader,
         config: Effective,
         workspace: PathBuf,
     ) -> Arc<Self> {
@@ -80,7 +83,8 @@ impl Host {
             rt,
             renderer: Renderer::new(layers.clone()),
             layers,
-            config,
+            config: std::sync::RwLock::new(config),
+            loader,
             globals,
             workspaces: Mutex::new(vec![workspace]),
             log,
@@ -89,6 +93,28 @@ impl Host {
             sources: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The effective config.
+    pub fn config(&self) -> crate::config::Config {
+        self.config.read().expect("config lock").config.clone()
+    }
+
+    /// The effective config with the origin of each value.
+    pub fn effective(&self) -> Effective {
+        self.config.read().expect("config lock").clone()
+    }
+
+    /// Make `repo` the wego repo in effect: its `.wego/` overrides scripts' imports and
+    /// templates from now on, and its `.wego/config.yaml` takes its place in the config.
+    pub fn use_repo(&self, repo: &std::path::Path) -> Result<crate::config::Config, crate::config::ConfigError> {
+        let loader = crate::config::Loader { repo_file: Some(repo.join(".wego/config.yaml")), ..self.loader.clone() };
+        let effective = loader.load()?;
+        let config = effective.config.clone();
+        *self.config.write().expect("config lock") = effective;
+        self.layers.set_repo_root(repo);
+        self.renderer.reload();
+        Ok(config)
     }
 
     pub fn remember_source(&self, display: &str, text: &str) {
@@ -123,7 +149,7 @@ impl SourceLookup for Host {
 /// Build an engine with limits, the layered module resolver and every primitive.
 pub fn build(host: &Arc<Host>) -> Engine {
     let mut engine = Engine::new();
-    let l = &host.config.config.limits;
+    let l = &host.config().limits;
     engine.set_max_operations(l.max_operations);
     engine.set_max_call_levels(l.max_call_depth);
     engine.set_max_expr_depths(l.max_expr_depth, l.max_expr_depth);

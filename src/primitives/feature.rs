@@ -14,11 +14,11 @@ pub fn module(host: &Arc<Host>) -> Module {
         "enabled",
         &["name: &str", "bool"],
         "Whether the experimental feature `name` is enabled (config `features:` or `WEGO_FEATURES=a,b`).\n\nExample: `if feature::enabled(\"image-automation\") { ... }`",
-        move |name: &str| h.config.config.features.iter().any(|f| f == name),
+        move |name: &str| h.config().features.iter().any(|f| f == name),
     );
     let h = host.clone();
     m.func("list", &["Array"], "The enabled features.\n\nExample: `print(feature::list());`", move || -> Array {
-        h.config.config.features.iter().map(|f| Dynamic::from(f.clone())).collect()
+        h.config().features.iter().map(|f| Dynamic::from(f.clone())).collect()
     });
     m.build()
 }

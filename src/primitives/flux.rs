@@ -45,7 +45,8 @@ fn root(e: &dyn std::error::Error) -> String {
 
 /// Fetch the runtime manifest as the options say; see the module docs for the order.
 pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> {
-    let cfg = &host.config.config.flux;
+    let config = host.config();
+    let cfg = &config.flux;
     let version = super::opt_str(opts, "version").unwrap_or_else(|| cfg.version.clone());
     let version = version.trim_start_matches('v').to_string();
     let source = super::opt_str(opts, "source").unwrap_or_else(|| cfg.manifests.clone());

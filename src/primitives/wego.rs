@@ -10,7 +10,7 @@ use crate::engine::Host;
 
 /// The effective config as a script value (camelCase keys, like the file).
 pub fn config_value(host: &Host) -> Dynamic {
-    super::to_dynamic(&serde_json::to_value(&host.config.config).expect("config serializes"))
+    super::to_dynamic(&serde_json::to_value(host.config()).expect("config serializes"))
 }
 
 pub fn info() -> Map {
@@ -38,6 +38,17 @@ pub fn module(host: &Arc<Host>) -> Module {
         &["Map"],
         "The effective wego config (defaults < user file < repo file < env < flags). The same value is in scope as `config` in a command script; modules call this.\n\nExample: `let ns = wego::config().flux.namespace;`",
         move || config_value(&h),
+    );
+    let h = host.clone();
+    m.func(
+        "use_repo",
+        &["dir: &str", "Map"],
+        "Make the checked-out wego repo at `dir` the one in effect: its `.wego/templates/` and `.wego/stdlib/` override the built-ins from now on (scripts already running keep going), and its `.wego/config.yaml` takes the repo file's place in the config. Returns the new effective config.\n\nErrors: `dir` outside the workspace; an invalid `.wego/config.yaml` (named, with the key).\n\nExample: `let repo = git::clone(url); config = wego::use_repo(repo.path());`",
+        move |dir: &str| -> Result<Dynamic, Box<rhai::EvalAltResult>> {
+            let path = super::fs::resolve(&h, "wego::use_repo", dir)?;
+            let cfg = h.use_repo(&path).map_err(|e| crate::engine::fail("wego::use_repo", format!("invalid config: {e}"), Some(&e.help())))?;
+            Ok(super::to_dynamic(&serde_json::to_value(cfg).expect("config serializes")))
+        },
     );
     let h = host.clone();
     m.func(
