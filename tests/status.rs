@@ -293,7 +293,10 @@ fn a_failing_app_shows_the_three_newest_warnings_since_its_last_sync() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/failing-apps.rhai");
     let out = f.wego().args(["run", example]).run().expect_code(1);
     let line = out.stdout.lines().find(|l| l.starts_with("web ")).unwrap_or_else(|| panic!("{}", out.stdout));
-    assert!(line.contains("kustomize build failed: missing resource") && line.contains("BuildFailed: warning 5 of web"), "{line}");
+    assert!(
+        line.contains("kustomize build failed: missing resource") && line.contains("BuildFailed: warning 5 of web"),
+        "{line}"
+    );
 }
 
 #[test]

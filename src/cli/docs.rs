@@ -128,9 +128,10 @@ mod tests {
     #[test]
     fn reference_covers_every_registered_function() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let config = crate::config::Loader::default().load().unwrap();
+        let loader = crate::config::Loader::default();
+        let config = loader.load().unwrap();
         let host =
-            Host::new(rt.handle().clone(), Globals::default(), Arc::new(Layers::builtin_only()), config, ".".into());
+            Host::new(rt.handle().clone(), Globals::default(), Arc::new(Layers::builtin_only()), loader, config, ".".into());
         let engine = crate::engine::build(&host);
         let meta: serde_json::Value = serde_json::from_str(&engine.gen_fn_metadata_to_json(false).unwrap()).unwrap();
         let mut registered = 0;
