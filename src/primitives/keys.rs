@@ -41,10 +41,13 @@ impl fmt::Debug for Secret {
 }
 
 pub fn register_types(engine: &mut Engine) {
-    engine
-        .register_type_with_name::<Secret>("Secret")
-        .register_fn("to_string", |s: &mut Secret| s.to_string())
-        .register_fn("to_debug", |s: &mut Secret| s.to_string());
+    engine.register_type_with_name::<Secret>("Secret");
+    for name in ["to_string", "to_debug"] {
+        rhai::FuncRegistration::new(name)
+            .with_params_info(["secret: &mut Secret", "String"])
+            .with_comments(["/// A `Secret` prints as `<secret>`, so it never reaches output or logs.\n///\n/// Example: `print(keys::ed25519(\"x\").private_key); // <secret>`"])
+            .register_into_engine(engine, |s: &mut Secret| s.to_string());
+    }
 }
 
 fn ed25519(comment: &str) -> Result<Map, String> {
