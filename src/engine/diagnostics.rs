@@ -135,7 +135,11 @@ pub fn split_message(text: &str) -> (String, Vec<String>, Option<String>) {
     let mut help = None;
     for l in lines {
         if let Some(h) = l.strip_prefix("help: ") {
-            help = Some(h.to_string());
+            // A re-thrown error keeps the inner fix first, then adds its own.
+            help = Some(match help {
+                Some(prev) => format!("{prev}; {h}"),
+                None => h.to_string(),
+            });
         } else {
             detail.push(l.to_string());
         }

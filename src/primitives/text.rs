@@ -58,6 +58,29 @@ pub fn module() -> Module {
         "Join the items (as text) with `separator`.\n\nExample: `text::join([\"a\", \"b\"], \", \") // \"a, b\"`",
         |items: rhai::Array, sep: &str| items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(sep),
     );
+    m.func(
+        "base64_encode",
+        &["s: &str", "String"],
+        "Standard base64 of the UTF-8 text `s` (as in a Kubernetes Secret's `data`).\n\nExample: `text::base64_encode(\"hi\") // \"aGk=\"`",
+        |s: &str| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(s)
+        },
+    );
+    m.func(
+        "base64_decode",
+        &["s: &str", "Dynamic"],
+        "Decode standard base64 to UTF-8 text; `()` when `s` is not base64 of text.\n\nExample: `text::base64_decode(secret.data[\"identity.pub\"])`",
+        |s: &str| -> rhai::Dynamic {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .map(rhai::Dynamic::from)
+                .unwrap_or(rhai::Dynamic::UNIT)
+        },
+    );
     m.func("sha256", &["s: &str", "String"], "Hex SHA-256 of `s`.\n\nExample: `text::sha256(\"x\")`", short_hash);
     m.build()
 }
