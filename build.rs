@@ -15,6 +15,14 @@ fn main() {
     let epoch: i64 = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
     });
+    // Releases stamp the version from their tag (WEGO_VERSION=0.2.0); otherwise Cargo.toml's.
+    let version = std::env::var("WEGO_VERSION")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.trim_start_matches('v').to_string())
+        .unwrap_or_else(|| std::env::var("CARGO_PKG_VERSION").unwrap_or_default());
+    println!("cargo:rustc-env=WEGO_VERSION={version}");
+    println!("cargo:rerun-if-env-changed=WEGO_VERSION");
     println!("cargo:rustc-env=WEGO_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=WEGO_BUILD_DATE={}", civil_date(epoch));
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");

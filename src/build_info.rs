@@ -1,7 +1,7 @@
 //! Facts stamped into the binary at build time.
 
-/// wego's own version, from Cargo.toml.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// wego's own version: the release tag's (WEGO_VERSION at build time), else Cargo.toml's.
+pub const VERSION: &str = env!("WEGO_VERSION");
 /// The git commit the binary was built from.
 pub const GIT_COMMIT: &str = env!("WEGO_GIT_COMMIT");
 /// The UTC build date.

@@ -15,6 +15,8 @@ pub enum DocsAction {
     Api,
     /// Write Rhai definition files (.d.rhai) for editor support into DIR
     Definitions { dir: std::path::PathBuf },
+    /// Print the man page (roff), generated from the command-line definitions
+    Man,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,6 +102,17 @@ pub fn run(g: &GlobalArgs, action: DocsAction) -> Result<i32, Failure> {
             print!("{}", markdown(&engine));
             Ok(0)
         }
+        DocsAction::Man => {
+            let man = clap_mangen::Man::new(<super::Cli as clap::CommandFactory>::command());
+            let mut out = Vec::new();
+            man.render(&mut out).map_err(|e| Failure {
+                diagnostic: Diagnostic::new(e.to_string()),
+                color: false,
+                host: None,
+            })?;
+            print!("{}", String::from_utf8_lossy(&out));
+            Ok(0)
+        }
         DocsAction::Definitions { dir } => {
             let engine = crate::engine::build(&host);
             std::fs::create_dir_all(&dir)
@@ -130,8 +143,14 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let loader = crate::config::Loader::default();
         let config = loader.load().unwrap();
-        let host =
-            Host::new(rt.handle().clone(), Globals::default(), Arc::new(Layers::builtin_only()), loader, config, ".".into());
+        let host = Host::new(
+            rt.handle().clone(),
+            Globals::default(),
+            Arc::new(Layers::builtin_only()),
+            loader,
+            config,
+            ".".into(),
+        );
         let engine = crate::engine::build(&host);
         let meta: serde_json::Value = serde_json::from_str(&engine.gen_fn_metadata_to_json(false).unwrap()).unwrap();
         let mut registered = 0;

@@ -15,10 +15,15 @@ pub struct HttpServer {
 impl HttpServer {
     /// Serve each `(path prefix, body)`; anything else is 404. Answers after `delay`.
     pub fn start(routes: Vec<(String, String)>, delay: Duration) -> Self {
+        Self::start_bytes(routes.into_iter().map(|(p, b)| (p, b.into_bytes())).collect(), delay)
+    }
+
+    /// Like [`HttpServer::start`] with binary bodies.
+    pub fn start_bytes(routes: Vec<(String, Vec<u8>)>, delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let routes: Arc<BTreeMap<String, String>> = Arc::new(routes.into_iter().collect());
+        let routes: Arc<BTreeMap<String, Vec<u8>>> = Arc::new(routes.into_iter().collect());
         let s = seen.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -39,16 +44,30 @@ impl HttpServer {
                     }
                     std::thread::sleep(delay);
                     let body = routes.iter().rev().find(|(p, _)| path.starts_with(p.as_str())).map(|(_, b)| b.clone());
-                    let (status, body) = match body {
-                        Some(b) => ("200 OK", b),
-                        None => ("404 Not Found", "not found".to_string()),
-                    };
                     let mut out = stream;
-                    let _ = write!(
-                        out,
-                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
+                    match body {
+                        // A body `REDIRECT <location>` answers 302, like GitHub's releases/latest.
+                        Some(b) if b.starts_with(b"REDIRECT ") => {
+                            let _ = write!(
+                                out,
+                                "HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                                String::from_utf8_lossy(&b[9..])
+                            );
+                        }
+                        Some(b) => {
+                            let _ = out.write_all(
+                                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", b.len())
+                                    .as_bytes(),
+                            );
+                            let _ = out.write_all(&b);
+                        }
+                        None => {
+                            let _ = write!(
+                                out,
+                                "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"
+                            );
+                        }
+                    }
                 });
             }
         });
