@@ -5,6 +5,7 @@ pub mod exec;
 pub mod feature;
 pub mod flux;
 pub mod fs;
+pub mod git;
 pub mod json;
 pub mod kube;
 pub mod log;
@@ -38,11 +39,13 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
         ("kube", kube::module(host)),
         ("flux", flux::module(host)),
         ("time", time::module()),
+        ("git", git::module(host)),
     ];
     for (name, m) in modules {
         engine.register_static_module(name, m.into());
     }
     wego::register_globals(engine);
+    git::register_types(engine);
 }
 
 /// JSON-like data into a script value.
