@@ -12,6 +12,8 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod git;
 pub mod k8s;
 pub mod primitives;
 pub mod render;
+pub mod secrets;

@@ -51,6 +51,8 @@ pub struct Host {
     pub renderer: Renderer,
     /// Directories file primitives may touch: the current directory, and repos checked out.
     pub workspaces: Mutex<Vec<PathBuf>>,
+    /// Temporary directories (e.g. repos cloned without a `dir`), removed when the command ends.
+    pub temp_dirs: Mutex<Vec<tempfile::TempDir>>,
     pub log: crate::primitives::log::Logger,
     pub checkpoint: crate::checkpoint::Checkpoint,
     pub kube: crate::k8s::KubeState,
@@ -87,6 +89,7 @@ impl Host {
             loader,
             globals,
             workspaces: Mutex::new(vec![workspace]),
+            temp_dirs: Mutex::new(Vec::new()),
             log,
             checkpoint,
             kube,

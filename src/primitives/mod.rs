@@ -5,10 +5,12 @@ pub mod exec;
 pub mod feature;
 pub mod flux;
 pub mod fs;
+pub mod git;
 pub mod json;
 pub mod keys;
 pub mod kube;
 pub mod log;
+pub mod provider;
 pub mod template;
 pub mod term;
 pub mod text;
@@ -40,12 +42,16 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
         ("flux", flux::module(host)),
         ("time", time::module()),
         ("keys", keys::module()),
+        ("git", git::module(host)),
+        ("provider", provider::module(host)),
     ];
     for (name, m) in modules {
         engine.register_static_module(name, m.into());
     }
     wego::register_globals(engine);
     keys::register_types(engine);
+    git::register_types(engine);
+    provider::register_types(engine);
 }
 
 /// JSON-like data into a script value.

@@ -1,0 +1,452 @@
+//! `git::` — clone, change, commit and push repositories; `Repo` handles with methods.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
+
+use crate::engine::api::ApiModule;
+use crate::engine::{fail, Host};
+use crate::git::auth::{AuthOpts, Target};
+use crate::git::{remote, url, worktree, GitError};
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+fn err(prim: &str, e: GitError) -> Box<EvalAltResult> {
+    fail(prim, e.message, e.help.as_deref())
+}
+
+/// A checked-out repository. Cheap to clone; all clones are the same repository.
+#[derive(Clone)]
+pub struct Repo {
+    inner: Arc<RepoInner>,
+}
+
+struct RepoInner {
+    dir: PathBuf,
+    /// The remote `origin`, when there is one.
+    target: Option<Target>,
+    auth: AuthOpts,
+    default_branch: Mutex<Option<String>>,
+}
+
+impl Repo {
+    fn open(&self, prim: &str) -> R<git2::Repository> {
+        git2::Repository::open(&self.inner.dir).map_err(|e| {
+            fail(prim, format!("cannot open the repository at {}: {}", self.inner.dir.display(), e.message()), None)
+        })
+    }
+
+    fn target(&self, prim: &str) -> R<&Target> {
+        self.inner.target.as_ref().ok_or_else(|| {
+            fail(prim, format!("the repository at {} has no remote `origin`", self.inner.dir.display()), None)
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+}
+
+/// Parse a remote URL for git, refusing embedded secrets (without echoing them).
+fn target(host: &Host, prim: &str, raw: &str) -> R<Target> {
+    let u = url::parse(raw).map_err(|e| fail(prim, e, None))?;
+    if u.had_secret {
+        return Err(fail(
+            prim,
+            format!("the URL {} carries a password or token", u.to_git()),
+            Some("remove it from the URL and set GITHUB_TOKEN, GITLAB_TOKEN or WEGO_GIT_TOKEN instead"),
+        ));
+    }
+    let (provider, _, _) = url::provider_of(&u, &host.config().providers);
+    Ok(Target { url: u, provider })
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+fn auth_opts(opts: &Map) -> AuthOpts {
+    AuthOpts {
+        private_key: super::opt_str(opts, "private_key").map(|p| expand_home(&p)),
+        passphrase: super::opt_str(opts, "passphrase"),
+        known_hosts: super::opt_str(opts, "known_hosts").map(|p| expand_home(&p)),
+    }
+}
+
+fn opt_int(opts: &Map, key: &str) -> Option<i64> {
+    opts.get(key).and_then(|v| v.as_int().ok())
+}
+
+fn debug(h: &Host, msg: &str) {
+    h.log.emit(super::log::Level::Debug, "…", "90", msg);
+}
+
+fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
+    const P: &str = "git::clone";
+    let t = target(h, P, raw)?;
+    let auth = auth_opts(opts);
+    let depth = opt_int(opts, "depth").unwrap_or(1).max(0) as u32;
+    let branch = super::opt_str(opts, "branch");
+    let (dir, temp) = match super::opt_str(opts, "dir") {
+        Some(d) => {
+            let p = super::fs::resolve(h, P, &d)?;
+            if p.exists() && std::fs::read_dir(&p).map(|mut r| r.next().is_some()).unwrap_or(true) {
+                return Err(fail(
+                    P,
+                    format!("`{d}` already exists and is not empty"),
+                    Some("clone into a new or empty directory"),
+                ));
+            }
+            (p, None)
+        }
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("wego-repo-")
+                .tempdir()
+                .map_err(|e| fail(P, format!("cannot create a temporary directory: {e}"), None))?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    let existed = dir.exists();
+    debug(
+        h,
+        &format!(
+            "cloning {} into {} (depth {})",
+            t.url.to_git(),
+            dir.display(),
+            if depth == 0 { "full".into() } else { depth.to_string() }
+        ),
+    );
+    let cloned = match remote::clone(&t, &auth, &dir, branch.as_deref(), depth) {
+        Ok(c) => c,
+        Err(e) => {
+            // Leave nothing half-cloned behind.
+            if temp.is_none() {
+                if existed {
+                    if let Ok(rd) = std::fs::read_dir(&dir) {
+                        for entry in rd.flatten() {
+                            let _ =
+                                std::fs::remove_dir_all(entry.path()).or_else(|_| std::fs::remove_file(entry.path()));
+                        }
+                    }
+                } else {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+            }
+            return Err(err(P, e));
+        }
+    };
+    let dir = dir.canonicalize().unwrap_or(dir);
+    if let Some(t) = temp {
+        h.temp_dirs.lock().expect("temp dirs").push(t);
+    }
+    h.workspaces.lock().expect("workspaces").push(dir.clone());
+    Ok(Repo {
+        inner: Arc::new(RepoInner { dir, target: Some(t), auth, default_branch: Mutex::new(cloned.default_branch) }),
+    })
+}
+
+fn open(h: &Arc<Host>, dir: &str, opts: &Map) -> R<Repo> {
+    const P: &str = "git::open";
+    let p = super::fs::resolve(h, P, dir)?;
+    let repo = git2::Repository::open(&p).map_err(|e| {
+        fail(P, format!("`{dir}` is not a git repository: {}", e.message()), Some("clone it with git::clone first"))
+    })?;
+    let root = repo.workdir().map(Path::to_path_buf).unwrap_or(p);
+    let root = root.canonicalize().unwrap_or(root);
+    let origin = repo.find_remote("origin").ok().and_then(|r| r.url().ok().map(str::to_string));
+    let target = match origin {
+        Some(u) => Some(target(h, P, &u)?),
+        None => None,
+    };
+    let default = repo.find_reference("refs/remotes/origin/HEAD").ok().and_then(|r| {
+        r.symbolic_target().ok().flatten().map(|t| t.trim_start_matches("refs/remotes/origin/").to_string())
+    });
+    let mut ws = h.workspaces.lock().expect("workspaces");
+    if !ws.contains(&root) {
+        ws.push(root.clone());
+    }
+    Ok(Repo {
+        inner: Arc::new(RepoInner { dir: root, target, auth: auth_opts(opts), default_branch: Mutex::new(default) }),
+    })
+}
+
+fn ls_remote(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Map> {
+    const P: &str = "git::ls_remote";
+    let t = target(h, P, raw)?;
+    let refs = remote::ls_remote(&t, &auth_opts(opts)).map_err(|e| err(P, e))?;
+    let mut m = Map::new();
+    for (name, sha) in refs.refs {
+        m.insert(name.into(), sha.into());
+    }
+    if let Some(head) = refs.head {
+        m.insert("HEAD".into(), head.into());
+    }
+    Ok(m)
+}
+
+fn signature(h: &Host, opts: &Map) -> R<git2::Signature<'static>> {
+    let config = h.config();
+    let cfg = &config.git;
+    let (mut name, mut email) = (cfg.author_name.clone(), cfg.author_email.clone());
+    if let Some(a) = super::opt_str(opts, "author") {
+        match a.split_once('<') {
+            Some((n, e)) => {
+                name = n.trim().to_string();
+                email = e.trim_end().trim_end_matches('>').trim().to_string();
+            }
+            None => name = a.trim().to_string(),
+        }
+    }
+    if let Some(n) = super::opt_str(opts, "author_name") {
+        name = n;
+    }
+    if let Some(e) = super::opt_str(opts, "author_email") {
+        email = e;
+    }
+    git2::Signature::now(&name, &email)
+        .map_err(|e| fail("repo.commit", format!("invalid author `{name} <{email}>`: {}", e.message()), None))
+}
+
+fn str_map(pairs: &[(&str, Dynamic)]) -> Map {
+    pairs.iter().map(|(k, v)| ((*k).into(), v.clone())).collect()
+}
+
+fn opt_dyn(v: Option<String>) -> Dynamic {
+    v.map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+}
+
+/// Register the `Repo` type so errors and docs call it by name.
+pub fn register_types(engine: &mut Engine) {
+    engine.register_type_with_name::<Repo>("Repo");
+}
+
+pub fn module(host: &Arc<Host>) -> Module {
+    let mut m = ApiModule::new(
+        "Git repositories: clone (shallow by default), change files, commit and push. Tokens come from GITHUB_TOKEN, GITLAB_TOKEN or WEGO_GIT_TOKEN; ssh uses the agent or a key file and checks known_hosts.",
+    );
+    let auth_doc = "Auth options (any call that reaches a remote): `private_key` (ssh key file; default: ssh-agent, then ~/.ssh/id_*), `passphrase`, `known_hosts` (default: WEGO_KNOWN_HOSTS, else ~/.ssh/known_hosts). https tokens come from GITHUB_TOKEN / GITLAB_TOKEN (by the host's provider) or WEGO_GIT_TOKEN, through a credential callback: never in a URL, .git/config or a message.";
+
+    let clone_doc = format!(
+        "Clone a repository and return a `Repo`. Options: `branch` (default: the remote's default branch; for an empty remote, the branch the first commit goes to, default `main`), `depth` (default 1, shallow; 0 for full history), `dir` (a new or empty directory inside the workspace; default: a temporary directory removed when the command ends).\n{auth_doc}\n\nErrors: authentication (names the variable to set), unknown ssh host key, unreachable or missing repository, missing branch, `dir` not empty.\n\nExample: `let repo = git::clone(\"https://github.com/org/fleet.git\", #{{ depth: 1 }});`"
+    );
+    let h = host.clone();
+    m.func("clone", &["url: &str", "options: Map", "Repo"], &clone_doc, move |u: &str, o: Map| clone(&h, u, &o));
+    let h = host.clone();
+    m.func("clone", &["url: &str", "Repo"], &clone_doc, move |u: &str| clone(&h, u, &Map::new()));
+
+    let open_doc = "Open an existing repository in the workspace (e.g. the current directory) as a `Repo`. Options: the auth options used when it talks to its `origin`.\n\nErrors: not a repository, outside the workspace.\n\nExample: `let repo = git::open(\".\");`";
+    let h = host.clone();
+    m.func("open", &["dir: &str", "options: Map", "Repo"], open_doc, move |d: &str, o: Map| open(&h, d, &o));
+    let h = host.clone();
+    m.func("open", &["dir: &str", "Repo"], open_doc, move |d: &str| open(&h, d, &Map::new()));
+
+    let ls_doc = format!(
+        "List a remote's refs without cloning: a map of ref name to sha (`refs/heads/main`, `refs/tags/v1`, ...) plus `HEAD`, the ref the remote's HEAD points at (`refs/heads/main`). An empty remote gives `#{{}}`.\n{auth_doc}\n\nErrors: authentication, unknown ssh host key, unreachable or missing repository.\n\nExample: `let main = git::ls_remote(url)[\"refs/heads/main\"];`"
+    );
+    let h = host.clone();
+    m.func("ls_remote", &["url: &str", "options: Map", "Map"], &ls_doc, move |u: &str, o: Map| ls_remote(&h, u, &o));
+    let h = host.clone();
+    m.func("ls_remote", &["url: &str", "Map"], &ls_doc, move |u: &str| ls_remote(&h, u, &Map::new()));
+
+    let h = host.clone();
+    m.func(
+        "parse_url",
+        &["url: &str", "Map"],
+        "Take a remote URL apart: `#{scheme, host, port, owner, repo, path, prefix, provider, https, ssh}`. Accepts `git@host:org/repo.git`, `ssh://git@host[:port]/org/repo(.git)`, `https://host/org/repo(.git)`, `git://`, local paths; GitLab subgroups stay in `owner` (`group/sub`). `provider` is `github`, `gitlab` or \"\" — from the host (github.com, gitlab.com) or the config's `providers` entries (whose `host` may carry a path prefix). `https`/`ssh` are normalized forms (`https://host/owner/repo.git`, `ssh://git@host/owner/repo.git`).\n\nErrors: an unparseable URL, a URL carrying a password or token, no repository in the path.\n\nExample: `let u = git::parse_url(\"git@github.com:org/fleet.git\"); print(u.https);`",
+        move |u: &str| -> R<Dynamic> {
+            let d = url::describe(u, &h.config().providers).map_err(|e| fail("git::parse_url", e, None))?;
+            Ok(super::to_dynamic(&serde_json::to_value(d).expect("url serializes")))
+        },
+    );
+
+    // ---- Repo methods
+    m.method(
+        "path",
+        &["repo: &mut Repo", "String"],
+        "The repository's directory (absolute). `fs::` functions may use it too.\n\nExample: `print(repo.path());`",
+        |r: &mut Repo| r.inner.dir.display().to_string(),
+    );
+    m.method(
+        "url",
+        &["repo: &mut Repo", "String"],
+        "The URL of the repository's `origin` (never with credentials), or \"\" without one.\n\nExample: `print(repo.url());`",
+        |r: &mut Repo| r.inner.target.as_ref().map(|t| t.url.to_git()).unwrap_or_default(),
+    );
+    for name in ["to_string", "to_debug"] {
+        m.method(name, &["repo: &mut Repo", "String"], "`Repo(<path>)`.\n\nExample: `print(repo);`", |r: &mut Repo| {
+            format!("Repo({})", r.inner.dir.display())
+        });
+    }
+
+    m.method(
+        "default_branch",
+        &["repo: &mut Repo", "String"],
+        "The remote's default branch (what its HEAD points at), as found at clone time or asked from the remote. For an empty remote: the branch checked out.\n\nErrors: no `origin`, the remote is unreachable.\n\nExample: `let base = repo.default_branch();`",
+        |r: &mut Repo| -> R<String> {
+            const P: &str = "repo.default_branch";
+            if let Some(b) = r.inner.default_branch.lock().expect("default branch").clone() {
+                return Ok(b);
+            }
+            let t = r.target(P)?;
+            let refs = remote::ls_remote(t, &r.inner.auth).map_err(|e| err(P, e))?;
+            let b = match refs.default_branch() {
+                Some(b) => b,
+                None => worktree::head(&r.open(P)?).map_err(|e| err(P, e))?.0.unwrap_or_else(|| "main".into()),
+            };
+            *r.inner.default_branch.lock().expect("default branch") = Some(b.clone());
+            Ok(b)
+        },
+    );
+
+    m.method(
+        "head",
+        &["repo: &mut Repo", "Map"],
+        "The checked-out branch and commit: `#{branch, sha}`; `branch` is `()` when detached, `sha` is `()` before the first commit.\n\nExample: `let here = repo.head().branch;`",
+        |r: &mut Repo| -> R<Map> {
+            let (b, s) = worktree::head(&r.open("repo.head")?).map_err(|e| err("repo.head", e))?;
+            Ok(str_map(&[("branch", opt_dyn(b)), ("sha", opt_dyn(s))]))
+        },
+    );
+
+    let checkout_doc = "Switch to `branch`: the local branch, else the remote's branch of that name (fetched), else — with `#{create: true}` — a new branch at the current commit. Uncommitted changes are kept when they do not conflict. Returns `#{branch, sha, source}` with `source` `local`, `remote` or `created`. Options: `create`.\n\nErrors: no such branch (without `create`), conflicting uncommitted changes, invalid name, the remote is unreachable.\n\nExample: `repo.checkout(\"wego/add-podinfo\", #{ create: true });`";
+    let h = host.clone();
+    m.method(
+        "checkout",
+        &["repo: &mut Repo", "branch: &str", "options: Map", "Map"],
+        checkout_doc,
+        move |r: &mut Repo, b: &str, o: Map| checkout(&h, r, b, &o),
+    );
+    let h = host.clone();
+    m.method("checkout", &["repo: &mut Repo", "branch: &str", "Map"], checkout_doc, move |r: &mut Repo, b: &str| {
+        checkout(&h, r, b, &Map::new())
+    });
+
+    m.method(
+        "write",
+        &["repo: &mut Repo", "path: &str", "text: &str", "bool"],
+        "Write a file in the work tree (parent directories are created); returns whether its content changed. `path` is relative to the repository root and may not leave it or touch `.git`.\n\nErrors: the path leaves the repository or is inside .git; I/O errors.\n\nExample: `let changed = repo.write(\"apps/podinfo.yaml\", text);`",
+        |r: &mut Repo, p: &str, text: &str| worktree::write(&r.inner.dir, p, text).map_err(|e| err("repo.write", e)),
+    );
+    m.method(
+        "read",
+        &["repo: &mut Repo", "path: &str", "Dynamic"],
+        "Read a file of the work tree as text, or `()` when it does not exist.\n\nErrors: the path leaves the repository; not UTF-8.\n\nExample: `let cfg = repo.read(\".wego/config.yaml\") ?? \"\";`",
+        |r: &mut Repo, p: &str| -> R<Dynamic> {
+            Ok(opt_dyn(worktree::read(&r.inner.dir, p).map_err(|e| err("repo.read", e))?))
+        },
+    );
+    m.method(
+        "remove",
+        &["repo: &mut Repo", "path: &str", "bool"],
+        "Remove a file or directory of the work tree; returns whether anything was there.\n\nErrors: the path leaves the repository or is inside .git.\n\nExample: `repo.remove(\"apps/old.yaml\");`",
+        |r: &mut Repo, p: &str| worktree::remove(&r.inner.dir, p).map_err(|e| err("repo.remove", e)),
+    );
+    let list_doc = "Names in a directory of the work tree (\"\" or \".\" for the root), sorted; directories end with `/`; `.git` is left out; `[]` when the directory does not exist.\n\nErrors: the path leaves the repository.\n\nExample: `for f in repo.list(\"apps\") { print(f); }`";
+    m.method("list", &["repo: &mut Repo", "dir: &str", "Array"], list_doc, |r: &mut Repo, d: &str| -> R<Array> {
+        Ok(worktree::list(&r.inner.dir, d).map_err(|e| err("repo.list", e))?.into_iter().map(Dynamic::from).collect())
+    });
+    m.method("list", &["repo: &mut Repo", "Array"], list_doc, |r: &mut Repo| -> R<Array> {
+        Ok(worktree::list(&r.inner.dir, "").map_err(|e| err("repo.list", e))?.into_iter().map(Dynamic::from).collect())
+    });
+    m.method(
+        "status",
+        &["repo: &mut Repo", "Array"],
+        "Uncommitted changes against HEAD: `[#{path, status}]` with `status` one of `added`, `modified`, `deleted`, `renamed`, `typechange`, sorted by path; `[]` when clean.\n\nExample: `if repo.status().is_empty() { log::ok(\"nothing to do\"); }`",
+        |r: &mut Repo| -> R<Array> {
+            let st = worktree::status(&r.open("repo.status")?).map_err(|e| err("repo.status", e))?;
+            Ok(st
+                .into_iter()
+                .map(|(p, s)| Dynamic::from(str_map(&[("path", p.into()), ("status", s.into())])))
+                .collect())
+        },
+    );
+    m.method(
+        "diff",
+        &["repo: &mut Repo", "String"],
+        "A unified diff of the work tree (new files included) against HEAD — what a commit would record; \"\" when nothing changed. For `--dry-run`.\n\nExample: `if args.dry_run { print(repo.diff()); return; }`",
+        |r: &mut Repo| -> R<String> { worktree::diff(&r.open("repo.diff")?).map_err(|e| err("repo.diff", e)) },
+    );
+
+    let commit_doc = "Stage every change (new, changed and deleted files) and commit on the current branch. Returns the new commit's sha, or `()` when nothing changed. Options: `author_name`, `author_email` (or `author: \"Name <email>\"`); default: the config's `git.authorName`/`git.authorEmail`.\n\nErrors: an invalid author.\n\nExample: `let sha = repo.commit(\"Add podinfo\", #{ author_name: \"wego\", author_email: \"wego@example.com\" });`";
+    let h = host.clone();
+    m.method(
+        "commit",
+        &["repo: &mut Repo", "message: &str", "options: Map", "Dynamic"],
+        commit_doc,
+        move |r: &mut Repo, msg: &str, o: Map| commit(&h, r, msg, &o),
+    );
+    let h = host.clone();
+    m.method("commit", &["repo: &mut Repo", "message: &str", "Dynamic"], commit_doc, move |r: &mut Repo, msg: &str| {
+        commit(&h, r, msg, &Map::new())
+    });
+
+    let push_doc = "Push a local branch to the branch of the same name on `origin`. Options: `branch` (default: the checked-out branch), `force`, `retries` (default 5). When the remote branch moved (someone pushed first), wego fetches it, re-applies its own commits on top (the same file changes; others' commits untouched) and pushes again, up to `retries` times; if the remote changed the same files, nothing is pushed and the error says so. Returns `#{branch, sha, rewrites}`.\n\nErrors: authentication (names the variable to set), unknown ssh host key, conflicting concurrent changes, rejected by the server (protected branch, hook).\n\nExample: `repo.push(#{});`";
+    let h = host.clone();
+    m.method("push", &["repo: &mut Repo", "options: Map", "Map"], push_doc, move |r: &mut Repo, o: Map| {
+        push(&h, r, &o)
+    });
+    let h = host.clone();
+    m.method("push", &["repo: &mut Repo", "Map"], push_doc, move |r: &mut Repo| push(&h, r, &Map::new()));
+
+    m.build()
+}
+
+fn checkout(h: &Host, r: &Repo, branch: &str, opts: &Map) -> R<Map> {
+    const P: &str = "repo.checkout";
+    let repo = r.open(P)?;
+    debug(h, &format!("checking out {branch} in {}", r.inner.dir.display()));
+    let src =
+        worktree::checkout(&repo, r.inner.target.as_ref(), &r.inner.auth, branch, super::opt_bool(opts, "create"))
+            .map_err(|e| err(P, e))?;
+    let (_, sha) = worktree::head(&repo).map_err(|e| err(P, e))?;
+    let source = match src {
+        worktree::Source::Local => "local",
+        worktree::Source::Remote => "remote",
+        worktree::Source::Created => "created",
+    };
+    Ok(str_map(&[("branch", branch.into()), ("sha", opt_dyn(sha)), ("source", source.into())]))
+}
+
+fn commit(h: &Host, r: &Repo, msg: &str, opts: &Map) -> R<Dynamic> {
+    const P: &str = "repo.commit";
+    if msg.trim().is_empty() {
+        return Err(fail(P, "the commit message is empty", None));
+    }
+    let sig = signature(h, opts)?;
+    let oid = worktree::commit(&r.open(P)?, msg, &sig).map_err(|e| err(P, e))?;
+    if let Some(o) = &oid {
+        debug(h, &format!("committed {o} in {}", r.inner.dir.display()));
+    }
+    Ok(opt_dyn(oid.map(|o| o.to_string())))
+}
+
+fn push(h: &Host, r: &Repo, opts: &Map) -> R<Map> {
+    const P: &str = "repo.push";
+    let repo = r.open(P)?;
+    let t = r.target(P)?;
+    let branch = match super::opt_str(opts, "branch") {
+        Some(b) => b,
+        None => worktree::head(&repo)
+            .map_err(|e| err(P, e))?
+            .0
+            .ok_or_else(|| fail(P, "HEAD is detached: there is no branch to push", Some("pass #{branch: \"name\"}")))?,
+    };
+    let retries = opt_int(opts, "retries").unwrap_or(5).clamp(0, 100) as u32;
+    debug(h, &format!("pushing {branch} to {}", t.url.to_git()));
+    let p = remote::push(&repo, t, &r.inner.auth, &branch, super::opt_bool(opts, "force"), retries)
+        .map_err(|e| err(P, e))?;
+    if p.rewrites > 0 {
+        h.log.emit(
+            super::log::Level::Info,
+            "•",
+            "0",
+            &format!("{branch} moved on the remote: re-applied wego's commit on top ({} time(s))", p.rewrites),
+        );
+    }
+    Ok(str_map(&[("branch", p.branch.into()), ("sha", p.sha.into()), ("rewrites", (p.rewrites as i64).into())]))
+}

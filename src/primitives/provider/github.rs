@@ -1,0 +1,331 @@
+//! GitHub (and GitHub Enterprise) through octocrab. Requests are sent with octocrab's raw
+//! methods so wego sees status and headers (Retry-After, rate limits, Link) itself; octocrab's
+//! retry layer is off. Paths are relative, so octocrab's base URI (and its `/api/v3` prefix)
+//! applies.
+
+use http::Method;
+use octocrab::service::middleware::retry::RetryConfig;
+use octocrab::Octocrab;
+use serde_json::{json, Value};
+
+use super::{
+    chain, enc, s, CreatePr, CreateRepo, Explain, Http, Key, PResult, Pr, ProviderError, RepoInfo, Resp, User,
+};
+use crate::secrets::Token;
+
+pub struct GitHub {
+    octo: Octocrab,
+    /// The API URL (its path is `/api/v3` on Enterprise), to make `Link` URLs relative.
+    base: Option<url::Url>,
+}
+
+fn repo_info(v: &Value) -> RepoInfo {
+    let private = v["private"].as_bool().unwrap_or(false);
+    RepoInfo {
+        owner: s(&v["owner"]["login"]),
+        name: s(&v["name"]),
+        path: s(&v["full_name"]),
+        visibility: v["visibility"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| if private { "private" } else { "public" }.into()),
+        private,
+        default_branch: s(&v["default_branch"]),
+        clone_url: s(&v["clone_url"]),
+        ssh_url: s(&v["ssh_url"]),
+        html_url: s(&v["html_url"]),
+        id: v["id"].as_i64().unwrap_or_default(),
+    }
+}
+
+fn pr(v: &Value) -> Pr {
+    let state = if v["merged_at"].is_string() { "merged".to_string() } else { s(&v["state"]) };
+    Pr {
+        number: v["number"].as_i64().unwrap_or_default(),
+        url: s(&v["html_url"]),
+        state,
+        head: s(&v["head"]["ref"]),
+        base: s(&v["base"]["ref"]),
+        title: s(&v["title"]),
+    }
+}
+
+fn key(v: &Value) -> Key {
+    Key {
+        id: v["id"].as_i64().unwrap_or_default(),
+        title: s(&v["title"]),
+        key: s(&v["key"]),
+        read_only: v["read_only"].as_bool().unwrap_or(true),
+    }
+}
+
+fn next_link(r: &Resp) -> Option<String> {
+    let link = r.header("link")?;
+    link.split(',').find(|p| p.contains("rel=\"next\"")).and_then(|p| {
+        let start = p.find('<')? + 1;
+        let end = p.find('>')?;
+        Some(p[start..end].to_string())
+    })
+}
+
+impl GitHub {
+    /// Must run where a tokio runtime can be entered: octocrab builds its client in one.
+    pub fn new(
+        rt: &tokio::runtime::Handle,
+        api: &str,
+        token: Option<&Token>,
+        policy: &super::Policy,
+    ) -> Result<Self, String> {
+        let _guard = rt.enter();
+        let mut b = Octocrab::builder()
+            .base_uri(api)
+            .map_err(|e| format!("invalid GitHub API URL {api}: {}", chain(&e)))?
+            .add_retry_config(RetryConfig::None)
+            .set_connect_timeout(Some(policy.timeout))
+            .set_read_timeout(Some(policy.timeout))
+            .set_write_timeout(Some(policy.timeout));
+        if let Some(t) = token {
+            b = b.personal_token(t.expose().to_string());
+        }
+        let octo = b.build().map_err(|e| format!("cannot set up the GitHub client: {}", chain(&e)))?;
+        Ok(GitHub { octo, base: url::Url::parse(api).ok() })
+    }
+
+    async fn once(&self, method: &Method, path: &str, body: Option<&Value>) -> Result<Resp, String> {
+        let r = match *method {
+            Method::POST => self.octo._post(path, body).await,
+            Method::PATCH => self.octo._patch(path, body).await,
+            Method::DELETE => self.octo._delete(path, body).await,
+            _ => self.octo._get(path).await,
+        }
+        .map_err(|e| chain(&e))?;
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let body = self.octo.body_to_string(r).await.map_err(|e| chain(&e))?;
+        Ok(Resp { status, headers, body })
+    }
+
+    async fn call(&self, http: &Http<'_>, method: Method, path: &str, body: Option<Value>) -> PResult<Resp> {
+        let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        let (m, b) = (&method, body.as_ref());
+        http.send(&what, move || self.once(m, path, b)).await
+    }
+
+    /// A `Link` URL back to a path relative to the API base; `None` for a link elsewhere
+    /// (wego follows links to its own API only: they carry its token).
+    fn relative(&self, link: &str) -> Option<String> {
+        let u = url::Url::parse(link).ok()?;
+        let base = self.base.as_ref()?;
+        if (u.scheme(), u.host_str(), u.port_or_known_default())
+            != (base.scheme(), base.host_str(), base.port_or_known_default())
+        {
+            return None;
+        }
+        let path = u.path().strip_prefix(base.path().trim_end_matches('/')).unwrap_or(u.path());
+        Some(match u.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        })
+    }
+
+    pub async fn user(&self, http: &Http<'_>, ex: &Explain<'_>) -> PResult<User> {
+        let r = self.call(http, Method::GET, "/user", None).await?;
+        if !r.ok() {
+            return Err(ex.error(&r));
+        }
+        let v = r.json();
+        Ok(User {
+            login: s(&v["login"]),
+            name: s(&v["name"]),
+            email: s(&v["email"]),
+            id: v["id"].as_i64().unwrap_or_default(),
+        })
+    }
+
+    pub async fn repo(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str) -> PResult<Option<RepoInfo>> {
+        let r = self.call(http, Method::GET, &format!("/repos/{}/{}", enc(o), enc(n)), None).await?;
+        match r.status {
+            404 => Ok(None),
+            _ if r.ok() => Ok(Some(repo_info(&r.json()))),
+            _ => Err(ex.error(&r)),
+        }
+    }
+
+    pub async fn create_repo(
+        &self,
+        http: &Http<'_>,
+        ex: &Explain<'_>,
+        req: &CreateRepo<'_>,
+    ) -> PResult<(RepoInfo, bool)> {
+        let (o, n) = (req.owner, req.name);
+        if let Some(r) = self.repo(http, ex, o, n).await? {
+            return Ok((r, false));
+        }
+        let personal = match req.personal {
+            Some(false) => false,
+            _ => {
+                let me = self.user(http, ex).await?;
+                let mine = me.login.eq_ignore_ascii_case(o);
+                if req.personal == Some(true) && !mine {
+                    return Err(ProviderError::new(
+                        format!("cannot create {o}/{n} as a personal repository: the token belongs to `{}`", me.login),
+                        Some(format!(
+                            "use owner `{}`, or leave out `personal` to create it in the organization `{o}`",
+                            me.login
+                        )),
+                    ));
+                }
+                mine
+            }
+        };
+        let mut body = json!({ "name": n, "private": req.visibility != "public", "auto_init": req.auto_init });
+        if req.visibility == "internal" {
+            body["visibility"] = Value::String("internal".into());
+        }
+        if let Some(d) = req.description {
+            body["description"] = Value::String(d.to_string());
+        }
+        let path = if personal { "/user/repos".to_string() } else { format!("/orgs/{}/repos", enc(o)) };
+        let r = self.call(http, Method::POST, &path, Some(body)).await?;
+        if r.ok() {
+            return Ok((repo_info(&r.json()), true));
+        }
+        if r.status == 422 && r.message().contains("already exists") {
+            if let Some(existing) = self.repo(http, ex, o, n).await? {
+                return Ok((existing, false));
+            }
+        }
+        if r.status == 404 && !personal {
+            return Err(ProviderError::new(
+                format!("cannot create {o}/{n}: there is no organization `{o}` the token can see ({})", r.message()),
+                Some("check the owner; for a repository under your own account use your login as owner (GITHUB_TOKEN's user)".into()),
+            ));
+        }
+        Err(ex.error(&r))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn find_pr(
+        &self,
+        http: &Http<'_>,
+        ex: &Explain<'_>,
+        o: &str,
+        n: &str,
+        head: &str,
+        base: Option<&str>,
+        state: &str,
+    ) -> PResult<Option<Pr>> {
+        let (head_owner, branch) = head.split_once(':').unwrap_or((o, head));
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("state", if state == "merged" { "closed" } else { state });
+        q.append_pair("head", &format!("{head_owner}:{branch}"));
+        if let Some(b) = base {
+            q.append_pair("base", b);
+        }
+        q.append_pair("per_page", "100");
+        let path = format!("/repos/{}/{}/pulls?{}", enc(o), enc(n), q.finish());
+        let r = self.call(http, Method::GET, &path, None).await?;
+        if !r.ok() {
+            return Err(ex.error(&r));
+        }
+        let mut prs: Vec<Pr> = r
+            .json()
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| s(&v["head"]["ref"]) == branch)
+            .map(pr)
+            .filter(|p| base.is_none_or(|b| p.base == b) && (state != "merged" || p.state == "merged"))
+            .collect();
+        prs.sort_by_key(|p| -p.number);
+        Ok(prs.into_iter().next())
+    }
+
+    pub async fn create_pr(&self, http: &Http<'_>, ex: &Explain<'_>, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
+        let (o, n) = (req.owner, req.name);
+        if let Some(p) = self.find_pr(http, ex, o, n, req.head, None, "open").await? {
+            return Ok((p, false));
+        }
+        let base = match req.base {
+            Some(b) => b.to_string(),
+            None => match self.repo(http, ex, o, n).await? {
+                Some(r) => r.default_branch,
+                None => return Err(ProviderError::new(format!("cannot {}: no repository {o}/{n}", ex.action), None)),
+            },
+        };
+        let body = json!({ "title": req.title, "body": req.body, "head": req.head, "base": base });
+        let r = self.call(http, Method::POST, &format!("/repos/{}/{}/pulls", enc(o), enc(n)), Some(body)).await?;
+        if r.ok() {
+            return Ok((pr(&r.json()), true));
+        }
+        let msg = r.message();
+        if r.status == 422 && msg.contains("already exists") {
+            if let Some(p) = self.find_pr(http, ex, o, n, req.head, None, "open").await? {
+                return Ok((p, false));
+            }
+        }
+        if r.status == 422 && msg.contains("No commits between") {
+            return Err(ProviderError::new(
+                format!("cannot {}: `{}` has no commits that `{base}` lacks", ex.action, req.head),
+                Some("push the changes to the branch first".into()),
+            ));
+        }
+        Err(ex.error(&r))
+    }
+
+    pub async fn keys(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str) -> PResult<Vec<Key>> {
+        let mut out = Vec::new();
+        let mut path = format!("/repos/{}/{}/keys?per_page=100", enc(o), enc(n));
+        for _ in 0..20 {
+            let r = self.call(http, Method::GET, &path, None).await?;
+            if !r.ok() {
+                return Err(ex.error(&r));
+            }
+            out.extend(r.json().as_array().into_iter().flatten().map(key));
+            match next_link(&r).and_then(|l| self.relative(&l)) {
+                Some(next) => path = next,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_key(
+        &self,
+        http: &Http<'_>,
+        ex: &Explain<'_>,
+        o: &str,
+        n: &str,
+        title: &str,
+        k: &str,
+        read_only: bool,
+    ) -> PResult<(Key, bool)> {
+        let body = json!({ "title": title, "key": k.trim(), "read_only": read_only });
+        let r = self.call(http, Method::POST, &format!("/repos/{}/{}/keys", enc(o), enc(n)), Some(body)).await?;
+        if r.ok() {
+            return Ok((key(&r.json()), true));
+        }
+        if r.status == 422 && r.message().contains("already in use") {
+            if let Some(existing) =
+                self.keys(http, ex, o, n).await?.into_iter().find(|e| super::norm_key(&e.key) == super::norm_key(k))
+            {
+                return Ok((existing, false));
+            }
+            return Err(ProviderError::new(
+                format!("cannot {}: the key is already in use by another repository or account", ex.action),
+                Some("GitHub deploy keys are unique across the site: generate a key per repository".into()),
+            ));
+        }
+        Err(ex.error(&r))
+    }
+
+    pub async fn delete_key(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, id: i64) -> PResult<bool> {
+        let r = self.call(http, Method::DELETE, &format!("/repos/{}/{}/keys/{id}", enc(o), enc(n)), None).await?;
+        match r.status {
+            404 => Ok(false),
+            _ if r.ok() => Ok(true),
+            _ => Err(ex.error(&r)),
+        }
+    }
+}

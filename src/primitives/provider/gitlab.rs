@@ -1,0 +1,347 @@
+//! GitLab (gitlab.com or self-hosted, also under a path prefix) through the `gitlab` crate's
+//! async client and its documented endpoint builders. The client is built unauthenticated, so
+//! building it sends nothing (the authenticated builder probes `GET /user` first); wego adds
+//! the `PRIVATE-TOKEN` header (marked sensitive) to each request and reads status and headers
+//! itself, for its own retries and explanations.
+
+use gitlab::api::common::VisibilityLevel;
+use gitlab::api::projects::deploy_keys::{CreateDeployKey, DeleteDeployKey, DeployKeys};
+use gitlab::api::projects::merge_requests::{CreateMergeRequest, MergeRequestState, MergeRequests};
+use gitlab::api::projects::{CreateProject, Project};
+use gitlab::api::{AsyncClient, Endpoint, RestClient};
+use serde_json::Value;
+
+use super::{chain, s, CreatePr, CreateRepo, Explain, Http, Key, PResult, Pr, ProviderError, RepoInfo, Resp, User};
+use crate::secrets::Token;
+
+pub struct GitLab {
+    client: gitlab::AsyncGitlab,
+    token: Option<Token>,
+}
+
+fn repo_info(v: &Value) -> RepoInfo {
+    let visibility = s(&v["visibility"]);
+    RepoInfo {
+        owner: s(&v["namespace"]["full_path"]),
+        name: s(&v["path"]),
+        path: s(&v["path_with_namespace"]),
+        private: visibility != "public",
+        visibility,
+        default_branch: s(&v["default_branch"]),
+        clone_url: s(&v["http_url_to_repo"]),
+        ssh_url: s(&v["ssh_url_to_repo"]),
+        html_url: s(&v["web_url"]),
+        id: v["id"].as_i64().unwrap_or_default(),
+    }
+}
+
+fn mr(v: &Value) -> Pr {
+    let state = match v["state"].as_str().unwrap_or_default() {
+        "opened" => "open".to_string(),
+        other => other.to_string(),
+    };
+    Pr {
+        number: v["iid"].as_i64().unwrap_or_default(),
+        url: s(&v["web_url"]),
+        state,
+        head: s(&v["source_branch"]),
+        base: s(&v["target_branch"]),
+        title: s(&v["title"]),
+    }
+}
+
+fn key(v: &Value) -> Key {
+    Key {
+        id: v["id"].as_i64().unwrap_or_default(),
+        title: s(&v["title"]),
+        key: s(&v["key"]),
+        read_only: !v["can_push"].as_bool().unwrap_or(false),
+    }
+}
+
+fn build_err(e: impl std::fmt::Display) -> ProviderError {
+    ProviderError::new(format!("cannot build the GitLab request: {e}"), None)
+}
+
+impl GitLab {
+    /// `api`: `https://gitlab.example.com`, optionally with a path prefix and/or `/api/v4`;
+    /// `http://` for plain-HTTP servers.
+    pub async fn new(api: &str, token: Option<Token>) -> Result<Self, String> {
+        let (insecure, rest) = match api.strip_prefix("http://") {
+            Some(r) => (true, r),
+            None => (false, api.strip_prefix("https://").unwrap_or(api)),
+        };
+        let host = rest.trim_end_matches('/');
+        let host = host.strip_suffix("/api/v4").unwrap_or(host).trim_end_matches('/');
+        let mut b = gitlab::GitlabBuilder::new_unauthenticated(host);
+        if insecure {
+            b.insecure();
+        }
+        let client =
+            b.build_async().await.map_err(|e| format!("cannot set up the GitLab client for {api}: {}", chain(&e)))?;
+        Ok(GitLab { client, token })
+    }
+
+    async fn once<E: Endpoint + Sync>(&self, ep: &E, page: Option<u32>) -> Result<Resp, String> {
+        let mut url = self.client.rest_endpoint(&ep.endpoint()).map_err(|e| chain(&e))?;
+        ep.parameters().add_to_url(&mut url);
+        if let Some(p) = page {
+            url.query_pairs_mut().append_pair("per_page", "100").append_pair("page", &p.to_string());
+        }
+        let mut req = http::Request::builder().method(ep.method()).uri(url.as_str());
+        if let Some(t) = &self.token {
+            let mut v = http::HeaderValue::from_str(t.expose())
+                .map_err(|_| "the token is not a valid header value".to_string())?;
+            v.set_sensitive(true);
+            req = req.header("PRIVATE-TOKEN", v);
+        }
+        let (req, data) = match ep.body().map_err(|e| chain(&e))? {
+            Some((mime, data)) => (req.header(http::header::CONTENT_TYPE, mime), data),
+            None => (req, Vec::new()),
+        };
+        let rsp = self.client.rest_async(req, data).await.map_err(|e| chain(&e))?;
+        Ok(Resp {
+            status: rsp.status().as_u16(),
+            headers: rsp.headers().clone(),
+            body: String::from_utf8_lossy(rsp.body()).into_owned(),
+        })
+    }
+
+    async fn call<E: Endpoint + Sync>(&self, http: &Http<'_>, ep: &E, page: Option<u32>) -> PResult<Resp> {
+        let what = format!("{} /api/v4/{}", ep.method(), ep.endpoint());
+        http.send(&what, move || self.once(ep, page)).await
+    }
+
+    /// Every page of a list endpoint.
+    async fn all<E: Endpoint + Sync>(&self, http: &Http<'_>, ex: &Explain<'_>, ep: &E) -> PResult<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut page = 1;
+        for _ in 0..20 {
+            let r = self.call(http, ep, Some(page)).await?;
+            if !r.ok() {
+                return Err(ex.error(&r));
+            }
+            out.extend(r.json().as_array().cloned().unwrap_or_default());
+            match r.header("x-next-page").and_then(|p| p.trim().parse::<u32>().ok()) {
+                Some(next) if next > page => page = next,
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn user(&self, http: &Http<'_>, ex: &Explain<'_>) -> PResult<User> {
+        let ep = gitlab::api::users::CurrentUser::builder().build().map_err(build_err)?;
+        let r = self.call(http, &ep, None).await?;
+        if !r.ok() {
+            return Err(ex.error(&r));
+        }
+        let v = r.json();
+        Ok(User {
+            login: s(&v["username"]),
+            name: s(&v["name"]),
+            email: v["email"].as_str().or(v["public_email"].as_str()).unwrap_or_default().to_string(),
+            id: v["id"].as_i64().unwrap_or_default(),
+        })
+    }
+
+    pub async fn repo(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str) -> PResult<Option<RepoInfo>> {
+        let ep = Project::builder().project(format!("{o}/{n}")).build().map_err(build_err)?;
+        let r = self.call(http, &ep, None).await?;
+        match r.status {
+            404 => Ok(None),
+            _ if r.ok() => Ok(Some(repo_info(&r.json()))),
+            _ => Err(ex.error(&r)),
+        }
+    }
+
+    pub async fn create_repo(
+        &self,
+        http: &Http<'_>,
+        ex: &Explain<'_>,
+        req: &CreateRepo<'_>,
+    ) -> PResult<(RepoInfo, bool)> {
+        let (o, n) = (req.owner, req.name);
+        if let Some(r) = self.repo(http, ex, o, n).await? {
+            return Ok((r, false));
+        }
+        let personal = match req.personal {
+            Some(false) => false,
+            _ => {
+                let me = self.user(http, ex).await?;
+                let mine = me.login.eq_ignore_ascii_case(o);
+                if req.personal == Some(true) && !mine {
+                    return Err(ProviderError::new(
+                        format!("cannot create {o}/{n} in a personal namespace: the token belongs to `{}`", me.login),
+                        Some(format!(
+                            "use owner `{}`, or leave out `personal` to create it in the group `{o}`",
+                            me.login
+                        )),
+                    ));
+                }
+                mine
+            }
+        };
+        let mut b = CreateProject::builder();
+        b.name(n).path(n).initialize_with_readme(req.auto_init);
+        b.visibility(match req.visibility {
+            "public" => VisibilityLevel::Public,
+            "internal" => VisibilityLevel::Internal,
+            _ => VisibilityLevel::Private,
+        });
+        if let Some(d) = req.description {
+            b.description(d);
+        }
+        if !personal {
+            let ep = gitlab::api::namespaces::Namespace::builder().namespace(o).build().map_err(build_err)?;
+            let r = self.call(http, &ep, None).await?;
+            if r.status == 404 {
+                return Err(ProviderError::new(
+                    format!("cannot create {o}/{n}: there is no group `{o}` the token can see ({})", r.message()),
+                    Some("check the group's full path (subgroups as `group/sub`); for your own namespace use your username as owner (GITLAB_TOKEN's user)".into()),
+                ));
+            }
+            if !r.ok() {
+                return Err(ex.error(&r));
+            }
+            let id = r.json()["id"]
+                .as_u64()
+                .ok_or_else(|| ProviderError::new(format!("GitLab sent no id for group `{o}`"), None))?;
+            b.namespace_id(id);
+        }
+        let ep = b.build().map_err(build_err)?;
+        let r = self.call(http, &ep, None).await?;
+        if r.ok() {
+            return Ok((repo_info(&r.json()), true));
+        }
+        if r.status == 400 && r.message().contains("has already been taken") {
+            if let Some(existing) = self.repo(http, ex, o, n).await? {
+                return Ok((existing, false));
+            }
+        }
+        Err(ex.error(&r))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn find_pr(
+        &self,
+        http: &Http<'_>,
+        ex: &Explain<'_>,
+        o: &str,
+        n: &str,
+        head: &str,
+        base: Option<&str>,
+        state: &str,
+    ) -> PResult<Option<Pr>> {
+        let branch = head.split_once(':').map(|(_, b)| b).unwrap_or(head);
+        let mut b = MergeRequests::builder();
+        b.project(format!("{o}/{n}")).source_branch(branch);
+        if let Some(base) = base {
+            b.target_branch(base);
+        }
+        match state {
+            "open" => b.state(MergeRequestState::Opened),
+            "closed" => b.state(MergeRequestState::Closed),
+            "merged" => b.state(MergeRequestState::Merged),
+            _ => &mut b,
+        };
+        let ep = b.build().map_err(build_err)?;
+        let r = self.call(http, &ep, None).await?;
+        if !r.ok() {
+            return Err(ex.error(&r));
+        }
+        let mut mrs: Vec<Pr> = r
+            .json()
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(mr)
+            .filter(|m| m.head == branch && base.is_none_or(|b| m.base == b) && (state == "all" || m.state == state))
+            .collect();
+        mrs.sort_by_key(|m| -m.number);
+        Ok(mrs.into_iter().next())
+    }
+
+    pub async fn create_pr(&self, http: &Http<'_>, ex: &Explain<'_>, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
+        let (o, n) = (req.owner, req.name);
+        let head = req.head.split_once(':').map(|(_, b)| b).unwrap_or(req.head);
+        if let Some(p) = self.find_pr(http, ex, o, n, head, None, "open").await? {
+            return Ok((p, false));
+        }
+        let base = match req.base {
+            Some(b) => b.to_string(),
+            None => match self.repo(http, ex, o, n).await? {
+                Some(r) if !r.default_branch.is_empty() => r.default_branch,
+                Some(_) => {
+                    return Err(ProviderError::new(
+                        format!("cannot {}: the project has no default branch yet", ex.action),
+                        Some("push a first commit, or pass `base`".into()),
+                    ))
+                }
+                None => return Err(ProviderError::new(format!("cannot {}: no project {o}/{n}", ex.action), None)),
+            },
+        };
+        let ep = CreateMergeRequest::builder()
+            .project(format!("{o}/{n}"))
+            .source_branch(head)
+            .target_branch(base.as_str())
+            .title(req.title)
+            .description(req.body)
+            .build()
+            .map_err(build_err)?;
+        let r = self.call(http, &ep, None).await?;
+        if r.ok() {
+            return Ok((mr(&r.json()), true));
+        }
+        if r.status == 409 && r.message().contains("already exists") {
+            if let Some(p) = self.find_pr(http, ex, o, n, head, None, "open").await? {
+                return Ok((p, false));
+            }
+        }
+        Err(ex.error(&r))
+    }
+
+    pub async fn keys(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str) -> PResult<Vec<Key>> {
+        let ep = DeployKeys::builder().project(format!("{o}/{n}")).build().map_err(build_err)?;
+        Ok(self.all(http, ex, &ep).await?.iter().map(key).collect())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_key(
+        &self,
+        http: &Http<'_>,
+        ex: &Explain<'_>,
+        o: &str,
+        n: &str,
+        title: &str,
+        k: &str,
+        read_only: bool,
+    ) -> PResult<(Key, bool)> {
+        let ep = CreateDeployKey::builder()
+            .project(format!("{o}/{n}"))
+            .title(title)
+            .key(k.trim())
+            .can_push(!read_only)
+            .build()
+            .map_err(build_err)?;
+        let r = self.call(http, &ep, None).await?;
+        if r.ok() {
+            return Ok((key(&r.json()), true));
+        }
+        Err(ex.error(&r))
+    }
+
+    pub async fn delete_key(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, id: i64) -> PResult<bool> {
+        let ep = DeleteDeployKey::builder()
+            .project(format!("{o}/{n}"))
+            .deploy_key(id.max(0) as u64)
+            .build()
+            .map_err(build_err)?;
+        let r = self.call(http, &ep, None).await?;
+        match r.status {
+            404 => Ok(false),
+            _ if r.ok() => Ok(true),
+            _ => Err(ex.error(&r)),
+        }
+    }
+}
