@@ -81,6 +81,80 @@ impl InstallArgs {
     }
 }
 
+/// How an app is applied.
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeploymentType {
+    Kustomize,
+    Helm,
+}
+
+#[derive(Debug, Args, Clone, Serialize)]
+pub struct AddArgs {
+    /// The app repo's work tree; its `origin` is the app repo (default: the current directory)
+    #[arg(conflicts_with = "url", value_name = "DIR")]
+    pub dir: Option<String>,
+    /// The app repo's URL, instead of a local work tree
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The app's name (default: the repo's name); a DNS-1123 label
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The directory of the manifests or chart in the app repo
+    #[arg(long, default_value = "./")]
+    pub path: String,
+    /// The app repo's branch to deliver (default: its default branch)
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// How to apply the app (default: helm when a Chart.yaml is at the path, else kustomize)
+    #[arg(long, value_enum)]
+    pub deployment_type: Option<DeploymentType>,
+    /// A chart from a Helm repository (needs --helm-repo-url)
+    #[arg(long, requires = "helm_repo_url")]
+    pub chart: Option<String>,
+    /// The Helm repository the chart comes from
+    #[arg(long, requires = "chart")]
+    pub helm_repo_url: Option<String>,
+    /// The chart version or semver range (default: the latest)
+    #[arg(long, requires = "chart")]
+    pub chart_version: Option<String>,
+    /// The namespace the app is delivered into
+    #[arg(long)]
+    pub target_namespace: Option<String>,
+    /// The wego repo (default: recorded in the cluster, else created on the first add)
+    #[arg(long)]
+    pub app_config_url: Option<String>,
+    /// Commit straight to the default branch instead of a branch and pull request
+    #[arg(long)]
+    pub auto_merge: bool,
+    /// SSH private key for git (default: ssh-agent, then ~/.ssh/id_*)
+    #[arg(long, value_name = "FILE")]
+    pub private_key: Option<String>,
+    /// The target cluster's name (default: the kube context's cluster, made DNS-safe)
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Show the files, objects and pull request it would make, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub set: SetArgs,
+}
+
+impl AddArgs {
+    /// Flags that are config keys too.
+    pub fn flag_overrides(&self) -> Vec<(String, String, serde_json::Value)> {
+        let mut v = Vec::new();
+        if self.auto_merge {
+            v.push(("--auto-merge".into(), "git.commitToMain".into(), serde_json::Value::Bool(true)));
+        }
+        if let Some(u) = &self.app_config_url {
+            v.push(("--app-config-url".into(), "wegoRepo".into(), serde_json::Value::String(u.clone())));
+        }
+        v
+    }
+}
+
 #[derive(Debug, Args, Clone, Serialize)]
 pub struct StatusArgs {
     /// Show only this application
@@ -103,7 +177,7 @@ trait HasSet {
 macro_rules! has_set {
     ($($t:ty),*) => { $(impl HasSet for $t { fn set_args(&self) -> &[String] { &self.set.set } })* };
 }
-has_set!(InstallArgs, StatusArgs, VersionArgs);
+has_set!(InstallArgs, AddArgs, StatusArgs, VersionArgs);
 
 /// Parse `--set` pairs into a map; a pair without `=` is a usage error.
 fn parse_set(pairs: &[String]) -> Result<rhai::Map, Diagnostic> {

@@ -19,7 +19,7 @@ use crate::engine::diagnostics::Diagnostic;
 use crate::engine::layers::{self, Layers};
 use crate::engine::{Globals, Host, Output};
 
-pub use commands::{InstallArgs, StatusArgs, VersionArgs};
+pub use commands::{AddArgs, InstallArgs, StatusArgs, VersionArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,6 +36,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
     #[arg(long, global = true, value_name = "FILE")]
@@ -73,6 +74,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print the GitOps runtime (Flux) and wego's CRD and config, for `| kubectl apply -f -`
     Install(InstallArgs),
+    /// Deliver an application to the cluster through the wego repo (a pull request by default)
+    Add(AddArgs),
     /// Show the health of the GitOps runtime and the delivery state of applications
     Status(StatusArgs),
     /// Show the versions of wego and of the Flux it installs
@@ -219,6 +222,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
     let g = cli.global;
     match cli.command {
         Command::Install(a) => commands::script_command("install", &g, &a, a.flag_overrides(), true),
+        Command::Add(a) => commands::script_command("add", &g, &a, a.flag_overrides(), true),
         Command::Status(a) => commands::script_command("status", &g, &a, vec![], false),
         Command::Version(a) => commands::script_command("version", &g, &a, vec![], false),
         Command::Run(a) => run::run(&g, a),
