@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 pub mod cluster;
 pub mod http_server;
+pub mod servers;
 
 /// An isolated user: its own HOME, config and cache dirs, no inherited wego/kube settings.
 pub struct Env {
@@ -93,7 +94,10 @@ impl Wego {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wego"));
         cmd.args(&self.args);
         for (k, _) in std::env::vars() {
-            if k.starts_with("WEGO_") || k == "CHECKPOINT_DISABLE" || k == "NO_COLOR" || k.starts_with("XDG_") {
+            // Nor the developer's tokens or ssh-agent: tests give wego exactly the credentials they mean.
+            let secret = matches!(k.as_str(), "GITHUB_TOKEN" | "GITLAB_TOKEN" | "SSH_AUTH_SOCK" | "GIT_SSH_COMMAND");
+            if k.starts_with("WEGO_") || k == "CHECKPOINT_DISABLE" || k == "NO_COLOR" || k.starts_with("XDG_") || secret
+            {
                 cmd.env_remove(k);
             }
         }
@@ -115,6 +119,21 @@ impl Wego {
             stderr: String::from_utf8_lossy(&o.stderr).into(),
         }
     }
+}
+
+/// Write the user's wego config (`$XDG_CONFIG_HOME/wego/config.yaml`) with `body` after the header.
+pub fn write_config(env: &Env, body: &str) {
+    let text = format!("apiVersion: wego.weave.works/v1alpha1\nkind: Config\n{body}");
+    write_files(&env.config_dir(), &[("wego/config.yaml", &text)]);
+}
+
+/// Write `script` into `dir` under a fresh name and return a `wego run` of it (cwd `dir`).
+pub fn script(env: &Env, dir: &Path, script: &str) -> Wego {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("script-{}.rhai", N.fetch_add(1, Ordering::SeqCst));
+    std::fs::write(dir.join(&name), script).unwrap();
+    env.wego().arg("run").arg(name).cwd(dir)
 }
 
 /// Write `files` (relative path, contents) under `dir`.
