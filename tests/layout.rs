@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{git_work_tree, Env};
+use common::{crds, git_work_tree, Env};
 use serde_json::Value;
 
 fn render(env: &Env) -> (tempfile::TempDir, Vec<(PathBuf, Vec<Value>)>) {
@@ -40,35 +40,6 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(e.path());
         }
     }
-}
-
-/// The openAPIV3Schema of `kind`'s served `version` from a CRD document.
-fn crd_schema(crd: &Value, version: &str) -> Value {
-    crd["spec"]["versions"].as_array().unwrap().iter().find(|v| v["name"] == version).unwrap()["schema"]
-        ["openAPIV3Schema"]
-        .clone()
-}
-
-fn flux_crds() -> Option<Vec<Value>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/flux/v2.9.4/crds");
-    if !dir.is_dir() {
-        assert!(std::env::var("CI").is_err(), "CI has ../shared/flux beside the checkout");
-        eprintln!("skipped: no ../shared/flux/v2.9.4/crds");
-        return None;
-    }
-    Some(
-        std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .map(|e| serde_saphyr::from_str::<Value>(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
-            .collect(),
-    )
-}
-
-fn validate(schema: &Value, obj: &Value, what: &str) {
-    let v = jsonschema::validator_for(schema).unwrap_or_else(|e| panic!("schema for {what}: {e}"));
-    let errors: Vec<String> = v.iter_errors(obj).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{what} does not validate: {errors:?}\n{obj:#}");
 }
 
 #[test]
@@ -110,41 +81,22 @@ fn layout_follows_the_wep() {
 
 #[test]
 fn every_object_validates_against_the_crd_schemas() {
-    let Some(crds) = flux_crds() else { return };
+    let Some(crds) = crds::flux_crds() else { return };
     let env = Env::new();
-    let out = env
-        .wego()
-        .arg("repl")
-        .stdin("print(template::render(\"wego/app-crd.yaml.j2\", #{ wego_version: \"test\" }));")
-        .run()
-        .ok();
-    let app_crd: Value = serde_saphyr::from_str(&out.stdout).unwrap();
+    let app_crd = crds::app_crd(&env);
     let (_repo, files) = render(&env);
     let mut checked = 0;
     for (path, objs) in &files {
         for o in objs {
-            let (group, version) = o["apiVersion"].as_str().unwrap().split_once('/').unwrap();
-            let kind = o["kind"].as_str().unwrap();
-            let crd = if group == "wego.weave.works" {
-                &app_crd
-            } else {
-                crds.iter()
-                    .find(|c| c["spec"]["group"] == group && c["spec"]["names"]["kind"] == kind)
-                    .unwrap_or_else(|| panic!("no CRD for {kind}"))
-            };
-            let served =
-                crd["spec"]["versions"].as_array().unwrap().iter().any(|v| v["name"] == version && v["served"] == true);
-            assert!(served, "{kind} {version} is not served by Flux v2.9.4 ({})", path.display());
-            validate(&crd_schema(crd, version), o, &format!("{kind} in {}", path.display()));
+            let p = crds::problems(o, &crds, &app_crd);
+            assert!(p.is_empty(), "{} in {} does not validate: {p:?}", o["kind"], path.display());
             checked += 1;
         }
     }
     // The schemas do bite: a Kustomization without sourceRef and a string `prune` is rejected.
-    let ks = crds.iter().find(|c| c["spec"]["names"]["kind"] == "Kustomization").unwrap();
     let bad = serde_json::json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
         "metadata": {"name": "x"}, "spec": {"interval": "5m", "prune": "yes"}});
-    assert!(jsonschema::validator_for(&crd_schema(ks, "v1")).unwrap().iter_errors(&bad).count() >= 2);
-
+    assert!(crds::problems(&bad, &crds, &app_crd).len() >= 2);
     // 3 Apps, the cluster's 3 runtime objects, and a source + a delivery object per app.
     assert_eq!(checked, 3 + 3 + 3 * 2, "every object checked");
 }

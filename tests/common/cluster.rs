@@ -31,14 +31,17 @@ pub fn cluster() -> Option<Cluster> {
 pub struct ClusterLock(std::fs::File);
 
 impl Cluster {
+    /// Exclusive: for tests that change or remove cluster-scoped objects.
     pub fn lock(&self) -> ClusterLock {
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(std::env::temp_dir().join("wego-test-cluster.lock"))
-            .expect("lock file");
+        let f = lock_file();
         f.lock().expect("lock");
+        ClusterLock(f)
+    }
+
+    /// Shared: for tests that only need the cluster-scoped objects (CRDs) to stay as they are.
+    pub fn shared_lock(&self) -> ClusterLock {
+        let f = lock_file();
+        f.lock_shared().expect("shared lock");
         ClusterLock(f)
     }
 
@@ -72,6 +75,15 @@ impl Cluster {
         self.kubectl(["create", "namespace", &name]).ok();
         Namespace { cluster: self, name }
     }
+}
+
+fn lock_file() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("wego-test-cluster.lock"))
+        .expect("lock file")
 }
 
 fn rand_suffix() -> String {

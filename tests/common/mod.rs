@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub mod cluster;
+pub mod crds;
 pub mod http_server;
 pub mod servers;
 
