@@ -310,3 +310,382 @@ fn github_pull_request_flow_with_a_public_app_and_a_private_wego_repo() {
     assert_eq!(built.matches("kind: Deployment").count(), 3);
     assert!(built.contains("kind: StatefulSet") && built.contains("volumeClaimTemplates"));
 }
+
+#[test]
+fn gitlab_direct_commit_flow_with_a_private_app_repo_over_ssh() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-gl") else { return };
+    let app = w.repo("gitlab", "shop", true, "main", &as_refs(&fixture(SOCKSHOP, "k8s")));
+    let fleet = w.repo("gitlab", "fleet", false, "main", &[("README.md", "fleet\n")]);
+    let before = git(&fleet.remote.path, &["rev-parse", "main"]);
+    let out = w
+        .wego()
+        .args([
+            "add",
+            "--url",
+            &app.url,
+            "--path",
+            "k8s",
+            "--app-config-url",
+            &fleet.url,
+            "--auto-merge",
+            "--target-namespace",
+            "sock-shop",
+        ])
+        .run()
+        .ok();
+    assert!(out.stdout.is_empty(), "no PR in the direct flow: {}", out.stdout);
+    let after = git(&fleet.remote.path, &["rev-parse", "main"]);
+    assert_ne!(before, after, "the default branch moved");
+    assert!(git(&fleet.remote.path, &["branch", "--list"]).lines().count() == 1, "no extra branch");
+    assert!(w.pulls("gitlab", "fleet").is_empty(), "no merge request");
+    // The private app repo gets a read-only deploy key and an ssh URL; the public wego repo none.
+    let keys = w.keys("gitlab", "shop");
+    assert_eq!(keys.len(), 1, "{keys:#?}");
+    assert!(w.keys("gitlab", "fleet").is_empty());
+    let (_d, main) = fleet.checkout("main");
+    let runtime = std::fs::read_to_string(main.join(".wego/targets/test/shop/shop-gitops-runtime.yaml")).unwrap();
+    let objs: Vec<Value> = serde_saphyr::from_multiple(&runtime).unwrap();
+    let source = objs.iter().find(|o| o["kind"] == "GitRepository").unwrap();
+    assert!(source["spec"]["url"].as_str().unwrap().starts_with("ssh://"), "{source}");
+    assert_eq!(source["spec"]["secretRef"]["name"], "wego-shop-deploy-key");
+    let ks = objs.iter().find(|o| o["kind"] == "Kustomization").unwrap();
+    assert_eq!(ks["spec"]["path"], "./k8s");
+    assert_eq!(ks["spec"]["targetNamespace"], "sock-shop");
+    let kh = c
+        .kubectl(["get", "secret", "wego-shop-deploy-key", "-n", &w.ns, "-o", "jsonpath={.data.known_hosts}"])
+        .ok()
+        .stdout;
+    assert!(!kh.is_empty(), "known_hosts stored for Flux");
+    assert_deliverable(&w, &main);
+    // Rerun: nothing new.
+    w.wego()
+        .args([
+            "add",
+            "--url",
+            &app.url,
+            "--path",
+            "k8s",
+            "--app-config-url",
+            &fleet.url,
+            "--auto-merge",
+            "--target-namespace",
+            "sock-shop",
+        ])
+        .run()
+        .ok();
+    assert_eq!(git(&fleet.remote.path, &["rev-parse", "main"]), after);
+    assert_eq!(w.keys("gitlab", "shop").len(), 1);
+}
+
+#[test]
+fn a_helm_chart_from_a_helm_repository_into_the_users_namespace() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-helm") else { return };
+    let Some(helm) = servers::setting("WEGO_TEST_HELM")
+        .or_else(|| Some("/var/tmp/wego-tools/bin/helm".into()))
+        .filter(|h| Path::new(h).is_file())
+    else {
+        servers::missing::<()>("helm (tests/env/helm-install.sh)");
+        return;
+    };
+    // A chart repository built with helm itself, served over HTTP.
+    let charts = tempfile::tempdir().unwrap();
+    let chart_src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apps/chart");
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(&helm).args(args).output().unwrap();
+        assert!(o.status.success(), "helm {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    run(&["package", chart_src.to_str().unwrap(), "-d", charts.path().to_str().unwrap()]);
+    let tgz = std::fs::read(charts.path().join("hello-chart-0.3.0.tgz")).unwrap();
+    // The index names the chart by a relative URL, so it works wherever it is served.
+    run(&["repo", "index", charts.path().to_str().unwrap()]);
+    let index = std::fs::read(charts.path().join("index.yaml")).unwrap();
+    let server = common::http_server::HttpServer::start_bytes(
+        vec![("/charts/index.yaml".into(), index), ("/charts/hello-chart-0.3.0.tgz".into(), tgz)],
+        std::time::Duration::ZERO,
+    );
+    let repo_url = format!("{}/charts", server.url);
+    let fleet = w.repo("github", "fleet", false, "main", &[("README.md", "fleet\n")]);
+    w.wego()
+        .args(["add", "--chart", "hello-chart", "--helm-repo-url", &repo_url, "--chart-version", "0.3.0"])
+        .args(["--target-namespace", "team-a", "--app-config-url", &fleet.url, "--auto-merge"])
+        .run()
+        .ok();
+    let (_d, main) = fleet.checkout("main");
+    let runtime =
+        std::fs::read_to_string(main.join(".wego/targets/test/hello-chart/hello-chart-gitops-runtime.yaml")).unwrap();
+    let objs: Vec<Value> = serde_saphyr::from_multiple(&runtime).unwrap();
+    let hr = objs.iter().find(|o| o["kind"] == "HelmRepository").unwrap();
+    assert_eq!(hr["spec"]["url"], repo_url);
+    let rel = objs.iter().find(|o| o["kind"] == "HelmRelease").unwrap();
+    assert_eq!(rel["spec"]["chart"]["spec"]["chart"], "hello-chart");
+    assert_eq!(rel["spec"]["chart"]["spec"]["version"], "0.3.0");
+    assert_eq!(rel["spec"]["chart"]["spec"]["sourceRef"]["kind"], "HelmRepository");
+    assert_eq!(rel["spec"]["targetNamespace"], "team-a");
+    assert_eq!(rel["spec"]["install"]["createNamespace"], true);
+    assert_deliverable(&w, &main);
+    // What helm-controller would render: the chart fetched from that repository, at that
+    // version, with the release's name and namespace.
+    let rendered = run(&[
+        "template",
+        rel["spec"]["releaseName"].as_str().unwrap(),
+        "hello-chart",
+        "--repo",
+        &repo_url,
+        "--version",
+        "0.3.0",
+        "--namespace",
+        "team-a",
+    ]);
+    assert!(rendered.contains("namespace: team-a") && rendered.contains("name: hello-chart"), "{rendered}");
+}
+
+#[test]
+fn charts_and_plain_manifests_from_git_and_two_apps_from_one_repo() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-mono") else { return };
+    let mut files = fixture("tests/fixtures/apps/chart", "charts/hello");
+    files.extend(fixture("tests/fixtures/apps/plain", "plain"));
+    files.extend(fixture(SOCKSHOP, "shop"));
+    let mono = w.repo("github", "mono", false, "develop", &as_refs(&files));
+    let fleet = w.repo("github", "fleet", false, "main", &[("README.md", "fleet\n")]);
+    let add = |name: &str, path: &str| {
+        w.wego()
+            .args([
+                "add",
+                "--url",
+                &mono.url,
+                "--name",
+                name,
+                "--path",
+                path,
+                "--app-config-url",
+                &fleet.url,
+                "--auto-merge",
+            ])
+            .run()
+            .ok()
+    };
+    add("hello", "./charts/hello/");
+    add("plain", "plain");
+    add("shop", "shop");
+    let (_d, main) = fleet.checkout("main");
+    let read = |app: &str| -> Vec<Value> {
+        serde_saphyr::from_multiple(
+            &std::fs::read_to_string(main.join(format!(".wego/targets/test/{app}/{app}-gitops-runtime.yaml"))).unwrap(),
+        )
+        .unwrap()
+    };
+    // A Chart.yaml at the path: delivered with helm, the chart read from the git source.
+    let hello = read("hello");
+    let rel = hello.iter().find(|o| o["kind"] == "HelmRelease").expect("a HelmRelease for a chart in git");
+    assert_eq!(rel["spec"]["chart"]["spec"]["chart"], "./charts/hello");
+    assert_eq!(rel["spec"]["chart"]["spec"]["sourceRef"]["kind"], "GitRepository");
+    // The repo's default branch is develop: never assume main.
+    assert_eq!(hello[0]["spec"]["ref"]["branch"], "develop");
+    let plain = read("plain");
+    assert_eq!(plain.iter().find(|o| o["kind"] == "Kustomization").unwrap()["spec"]["path"], "./plain");
+    let shop = read("shop");
+    assert_eq!(shop.iter().find(|o| o["kind"] == "Kustomization").unwrap()["spec"]["path"], "./shop");
+    // Two apps from one repo: two sources for the same URL, each its own name.
+    assert_eq!(plain[0]["spec"]["url"], shop[0]["spec"]["url"]);
+    assert_ne!(plain[0]["metadata"]["name"], shop[0]["metadata"]["name"]);
+    assert_deliverable(&w, &main);
+}
+
+#[test]
+fn dry_run_changes_nothing_anywhere() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-dry") else { return };
+    let app = w.repo("github", "podinfo", true, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
+    let fleet = w.repo("github", "fleet", true, "main", &[("README.md", "fleet\n")]);
+    let refs = (app.refs(), fleet.refs());
+    let objects_before =
+        c.kubectl(["get", "gitrepositories,kustomizations,secrets,configmaps", "-n", &w.ns, "-o", "name"]).ok().stdout;
+    let out = w
+        .wego()
+        .args(["add", "--url", &app.url, "--path", "deploy", "--app-config-url", &fleet.url, "--dry-run"])
+        .run()
+        .ok();
+    assert!(out.stdout.contains("+++ b/.wego/apps/podinfo/app.yaml"), "shows the files as a diff: {}", out.stdout);
+    assert!(out.stdout.contains("kind: GitRepository"), "shows the objects it would apply");
+    assert!(out.stderr.contains("would open a pull request"), "{}", out.stderr);
+    assert!(out.stderr.contains("would create the deploy key"), "{}", out.stderr);
+    assert_eq!((app.refs(), fleet.refs()), refs, "remote refs unchanged");
+    assert!(
+        w.pulls("github", "fleet").is_empty()
+            && w.keys("github", "podinfo").is_empty()
+            && w.keys("github", "fleet").is_empty()
+    );
+    let objects_after =
+        c.kubectl(["get", "gitrepositories,kustomizations,secrets,configmaps", "-n", &w.ns, "-o", "name"]).ok().stdout;
+    assert_eq!(objects_before, objects_after, "cluster unchanged");
+}
+
+#[test]
+fn a_failed_step_then_a_rerun_converges() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-fail") else { return };
+    let app = w.repo("github", "podinfo", false, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
+    let fleet = w.repo("github", "fleet", false, "main", &[("README.md", "fleet\n")]);
+    // The provider keeps failing to open the PR (more 500s than the retries).
+    let fault = json!({"method": "POST", "path_regex": format!("/repos/{}/fleet/pulls$", w.org), "status": 500, "times": 10,
+                       "body": {"message": "Server Error"}});
+    control(&w.f.github, "/_fake/faults", fault);
+    let args = ["add", "--url", &app.url, "--path", "deploy", "--app-config-url", &fleet.url];
+    let out = w.wego().args(args).run().expect_code(1);
+    assert!(out.stderr.contains("500") || out.stderr.contains("Server Error"), "{}", out.stderr);
+    assert!(w.pulls("github", "fleet").is_empty());
+    servers::http("DELETE", &format!("{}/_fake/faults", w.f.github), &[], None);
+    let branch_sha = git(&fleet.remote.path, &["rev-parse", "refs/heads/wego/add-podinfo"]);
+    let out = w.wego().args(args).run().ok();
+    assert!(out.stdout.contains("/pull/"), "{out:?}");
+    assert_eq!(w.pulls("github", "fleet").len(), 1);
+    assert_eq!(git(&fleet.remote.path, &["rev-parse", "refs/heads/wego/add-podinfo"]), branch_sha, "no second commit");
+}
+
+#[test]
+fn templates_and_branch_pattern_are_overridden_from_the_wego_repo() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-ovr") else { return };
+    let app = w.repo("github", "podinfo", false, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
+    let delivery = w.env.wego().args(["templates", "show", "flux/app-delivery.yaml.j2"]).run().ok().stdout;
+    let team_delivery = delivery.replacen("interval: 5m", "interval: 30m", 1);
+    let team_config =
+        "apiVersion: wego.weave.works/v1alpha1\nkind: Config\ngit:\n  branchPattern: team/{cluster}/{app}\n";
+    let fleet = w.repo(
+        "github",
+        "fleet",
+        false,
+        "main",
+        &[(".wego/templates/flux/app-delivery.yaml.j2", &team_delivery), (".wego/config.yaml", team_config)],
+    );
+    let out = w.wego().args(["add", "--url", &app.url, "--path", "deploy", "--app-config-url", &fleet.url]).run().ok();
+    assert!(out.stderr.contains("wego: using template flux/app-delivery.yaml.j2"), "{}", out.stderr);
+    let (_d, branch) = fleet.checkout("team/test/podinfo");
+    let runtime =
+        std::fs::read_to_string(branch.join(".wego/targets/test/podinfo/podinfo-gitops-runtime.yaml")).unwrap();
+    assert!(runtime.contains("interval: 30m"), "{runtime}");
+    assert_eq!(w.pulls("github", "fleet")[0]["head"], "team/test/podinfo");
+}
+
+#[test]
+fn inputs_are_checked_before_anything_is_written() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-bad") else { return };
+    let app = w.repo("github", "podinfo", false, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
+    let fleet = w.repo("github", "fleet", false, "main", &[("README.md", "fleet\n")]);
+    let refs = fleet.refs();
+    // Usage errors (exit 2).
+    w.wego().args(["add", ".", "--url", &app.url]).run().expect_code(2);
+    w.wego().args(["add", "--url", &app.url, "--chart", "x"]).run().expect_code(2);
+    w.wego().args(["add", "--url", &app.url, "--deployment-type", "jsonnet"]).run().expect_code(2);
+    // Invalid values (exit 1) name the rule.
+    let out = w
+        .wego()
+        .args(["add", "--url", &app.url, "--name", "Bad_Name", "--app-config-url", &fleet.url])
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("DNS-1123"), "{}", out.stderr);
+    let out = w
+        .wego()
+        .args(["add", "--url", &app.url, "--path", "../../etc", "--app-config-url", &fleet.url])
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("leaves the repository"), "{}", out.stderr);
+    let out = w
+        .wego()
+        .args(["add", "--url", &app.url, "--branch", "nope", "--app-config-url", &fleet.url])
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("branch 'nope' does not exist"), "{}", out.stderr);
+    let long = "a".repeat(64);
+    let out =
+        w.wego().args(["add", "--url", &app.url, "--name", &long, "--app-config-url", &fleet.url]).run().expect_code(1);
+    assert!(out.stderr.contains("at most 63"), "{}", out.stderr);
+    assert_eq!(fleet.refs(), refs, "nothing written");
+    assert!(w.pulls("github", "fleet").is_empty());
+}
+
+#[test]
+fn the_app_repo_can_be_the_current_directory_and_long_names_stay_valid() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-dir") else { return };
+    let app =
+        w.repo("github", "web-frontend", false, "master", &as_refs(&fixture("tests/fixtures/apps/plain", "manifests")));
+    let fleet = w.repo("github", "fleet", false, "main", &[("README.md", "fleet\n")]);
+    let work = tempfile::tempdir().unwrap();
+    git(work.path(), &["clone", "-q", &app.url, "checkout"]);
+    let dir = work.path().join("checkout");
+    let cluster_name = format!("production-cluster-{}", "x".repeat(70));
+    w.wego()
+        .args([
+            "add",
+            "--path",
+            "manifests",
+            "--app-config-url",
+            &fleet.url,
+            "--auto-merge",
+            "--cluster",
+            &common::dns(&cluster_name),
+        ])
+        .cwd(&dir)
+        .run()
+        .ok();
+    let (_d, main) = fleet.checkout("main");
+    let objs = objects(&main.join(".wego"));
+    for (_, o) in &objs {
+        if let Some(n) = o["metadata"]["name"].as_str() {
+            assert!(n.len() <= 63, "{n}");
+        }
+    }
+    let app_obj = objs.iter().find(|(_, o)| o["kind"] == "App").unwrap();
+    assert_eq!(app_obj.1["metadata"]["name"], "web-frontend", "named after the repo");
+    assert_eq!(app_obj.1["spec"]["branch"], "master", "never assume main");
+    assert_deliverable(&w, &main);
+}
+
+#[test]
+fn a_wego_repo_is_created_on_the_first_add_and_reused_after() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-new") else { return };
+    let app = w.repo("github", "podinfo", false, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
+    let other = w.repo("github", "billing", false, "main", &as_refs(&fixture("tests/fixtures/apps/plain", "deploy")));
+    w.wego().args(["add", "--url", &app.url, "--path", "deploy", "--auto-merge"]).run().ok();
+    let created = w.fake_repo("github", "test-wego");
+    assert_eq!(created["visibility"], "private", "{created}");
+    w.wego().args(["add", "--url", &other.url, "--path", "deploy", "--auto-merge"]).run().ok();
+    let repo = Repo {
+        url: String::new(),
+        remote: Remote { name: String::new(), path: w.f.srv.join("github").join(&w.org).join("test-wego.git") },
+        flavor: "github".into(),
+        owner: w.org.clone(),
+        name: "test-wego".into(),
+    };
+    let (_d, main) = repo.checkout("main");
+    assert!(main.join(".wego/apps/podinfo/app.yaml").is_file() && main.join(".wego/apps/billing/app.yaml").is_file());
+    assert!(main.join(".wego/config.yaml").is_file());
+}
+
+#[test]
+fn the_token_never_leaks() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-leak") else { return };
+    let app = w.repo("github", "podinfo", true, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
+    let fleet = w.repo("github", "fleet", true, "main", &[("README.md", "fleet\n")]);
+    let out = w.wego().args(["add", "--url", &app.url, "--path", "deploy", "--app-config-url", &fleet.url]).run().ok();
+    let bad = w
+        .wego()
+        .args(["add", "--url", &app.url, "--path", "deploy", "--app-config-url", "http://127.0.0.1:9/x/y.git"])
+        .run();
+    for text in [&out.stdout, &out.stderr, &bad.stdout, &bad.stderr] {
+        assert!(!text.contains(&w.f.token), "token in output: {text}");
+        assert!(!text.contains("PRIVATE KEY"), "private key in output");
+    }
+    let log = git(&fleet.remote.path, &["log", "--all", "-p"]);
+    assert!(!log.contains(&w.f.token) && !log.contains("PRIVATE KEY"), "secret in the wego repo's history");
+    let cms = c.kubectl(["get", "configmaps,gitrepositories,kustomizations", "-n", &w.ns, "-o", "yaml"]).ok().stdout;
+    assert!(!cms.contains(&w.f.token));
+}

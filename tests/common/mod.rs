@@ -176,3 +176,8 @@ pub fn flux_mirror(all_controllers: bool) -> http_server::HttpServer {
         std::time::Duration::ZERO,
     )
 }
+
+/// Lowercase and '-' only, as a cluster name would be made DNS-safe by a user.
+pub fn dns(s: &str) -> String {
+    s.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
+}
