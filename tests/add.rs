@@ -130,9 +130,6 @@ impl Drop for World<'_> {
 struct Repo {
     url: String,
     remote: Remote,
-    flavor: String,
-    owner: String,
-    name: String,
 }
 
 impl Repo {
@@ -660,9 +657,6 @@ fn a_wego_repo_is_created_on_the_first_add_and_reused_after() {
     let repo = Repo {
         url: String::new(),
         remote: Remote { name: String::new(), path: w.f.srv.join("github").join(&w.org).join("test-wego.git") },
-        flavor: "github".into(),
-        owner: w.org.clone(),
-        name: "test-wego".into(),
     };
     let (_d, main) = repo.checkout("main");
     assert!(main.join(".wego/apps/podinfo/app.yaml").is_file() && main.join(".wego/apps/billing/app.yaml").is_file());
