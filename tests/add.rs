@@ -90,13 +90,7 @@ impl<'a> World<'a> {
             push_files(&remote, branch, files, "app manifests");
         }
         let http = servers::setting("WEGO_TEST_GIT_HTTP").unwrap();
-        Repo {
-            url: format!("{http}/{}.git", remote.name),
-            remote,
-            flavor: flavor.into(),
-            owner: self.org.clone(),
-            name: name.into(),
-        }
+        Repo { url: format!("{http}/{}.git", remote.name), remote }
     }
 
     /// The fake's record of one of this test's repos (with its `pulls` and `keys`).
