@@ -677,3 +677,49 @@ fn the_token_never_leaks() {
     let cms = c.kubectl(["get", "configmaps,gitrepositories,kustomizations", "-n", &w.ns, "-o", "yaml"]).ok().stdout;
     assert!(!cms.contains(&w.f.token));
 }
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name).display().to_string()
+}
+
+#[test]
+fn example_scripts_add_apps_from_a_list_and_bump_a_chart_through_a_pr() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-ex") else { return };
+    let shop = w.repo("github", "shop", false, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
+    let plain = w.repo("github", "plain", false, "main", &as_refs(&fixture("tests/fixtures/apps/plain", "manifests")));
+    let fleet = w.repo("github", "fleet", false, "main", &[("README.md", "fleet\n")]);
+    let list = tempfile::tempdir().unwrap();
+    let apps = format!(
+        "wegoRepo: {}\nautoMerge: true\napps:\n- url: {}\n  path: ./deploy\n- url: {}\n  path: manifests\n  name: hello\n- chart: redis\n  helmRepoUrl: https://charts.example.com\n  chartVersion: 17.3.2\n  targetNamespace: cache\n",
+        fleet.url, shop.url, plain.url
+    );
+    std::fs::write(list.path().join("apps.yaml"), apps).unwrap();
+    let out = w.wego().args(["run", &example("add-apps.rhai"), "apps.yaml"]).cwd(list.path()).run().ok();
+    assert!(out.stderr.contains("3 apps added"), "{}", out.stderr);
+    let (_d, main) = fleet.checkout("main");
+    for app in ["shop", "hello", "redis"] {
+        assert!(main.join(format!(".wego/apps/{app}/app.yaml")).is_file(), "{app}");
+    }
+    let bad = w.wego().args(["run", &example("add-apps.rhai"), "apps.yaml"]).cwd(list.path());
+    std::fs::write(list.path().join("apps.yaml"), format!("apps:\n- url: {}\n  colour: red\n", shop.url)).unwrap();
+    let out = bad.run().expect_code(1);
+    assert!(out.stderr.contains("unknown key 'colour'"), "{}", out.stderr);
+
+    // Bump the Helm app through a pull request.
+    let work = tempfile::tempdir().unwrap();
+    let out =
+        w.wego().args(["run", &example("bump-chart.rhai"), "redis", "17.4.0", &fleet.url]).cwd(work.path()).run().ok();
+    assert!(out.stdout.contains("/pull/"), "{out:?}");
+    let prs = w.pulls("github", "fleet");
+    assert_eq!(prs.len(), 1);
+    assert_eq!(prs[0]["head"], "wego/bump-redis-17.4.0");
+    let (_b, branch) = fleet.checkout("wego/bump-redis-17.4.0");
+    let runtime = std::fs::read_to_string(branch.join(".wego/targets/test/redis/redis-gitops-runtime.yaml")).unwrap();
+    assert!(runtime.contains("version: 17.4.0") || runtime.contains("version: \"17.4.0\""), "{runtime}");
+    assert_deliverable(&w, &branch);
+    // The default branch is untouched until the PR is merged.
+    let (_m, main) = fleet.checkout("main");
+    let before = std::fs::read_to_string(main.join(".wego/targets/test/redis/redis-gitops-runtime.yaml")).unwrap();
+    assert!(before.contains("17.3.2"));
+}

@@ -193,19 +193,15 @@ fn parse_set(pairs: &[String]) -> Result<rhai::Map, Diagnostic> {
     Ok(m)
 }
 
-/// Run the script `name` with the command's flags as `args`.
+/// The `args` map a command script sees: its flags, `set`, `command` and the global options.
 #[allow(private_bounds)]
-pub fn script_command<A: Serialize + HasSet>(
+fn args_map<A: Serialize + HasSet>(
     name: &str,
     g: &GlobalArgs,
     a: &A,
-    overrides: Vec<(String, String, serde_json::Value)>,
-    ping: bool,
-) -> Result<i32, Failure> {
-    let ctx = Context::load(g, overrides)?;
-    let color = ctx.globals.color;
-    let fail = |d: Diagnostic| Failure { diagnostic: d, color, host: None };
-    let set = parse_set(a.set_args()).map_err(fail)?;
+    output: crate::engine::Output,
+) -> Result<rhai::Map, Diagnostic> {
+    let set = parse_set(a.set_args())?;
     let mut args = crate::primitives::to_dynamic(&serde_json::to_value(a).expect("args serialize"))
         .try_cast::<rhai::Map>()
         .unwrap_or_default();
@@ -218,15 +214,24 @@ pub fn script_command<A: Serialize + HasSet>(
         "kubeconfig".into(),
         g.kubeconfig.as_ref().map(|p| p.display().to_string().into()).unwrap_or(rhai::Dynamic::UNIT),
     );
-    args.insert(
-        "output".into(),
-        serde_json::to_value(ctx.globals.output)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-            .into(),
-    );
+    let output = serde_json::to_value(output).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    args.insert("output".into(), output.into());
+    Ok(args)
+}
 
+/// Run the script `name` with the command's flags as `args`.
+#[allow(private_bounds)]
+pub fn script_command<A: Serialize + HasSet>(
+    name: &str,
+    g: &GlobalArgs,
+    a: &A,
+    overrides: Vec<(String, String, serde_json::Value)>,
+    ping: bool,
+) -> Result<i32, Failure> {
+    let ctx = Context::load(g, overrides)?;
+    let color = ctx.globals.color;
+    let fail = |d: Diagnostic| Failure { diagnostic: d, color, host: None };
+    let args = args_map(name, g, a, ctx.globals.output).map_err(fail)?;
     let script = ctx
         .layers
         .resolve(Kind::Script, name)
@@ -241,4 +246,42 @@ pub fn script_command<A: Serialize + HasSet>(
         color,
         host: Some(host.clone()),
     })
+}
+
+/// Run one of the product commands from a script (`wego::command(["add", "--url", u])`): the
+/// words are parsed exactly as on the command line, and the command's script runs with the
+/// calling script's host (same cluster, config and overrides). The outer error is a usage
+/// error (the words); the inner result is the command's own outcome.
+pub fn nested_command(
+    host: &std::sync::Arc<crate::engine::Host>,
+    argv: &[String],
+) -> Result<Result<i32, Diagnostic>, Diagnostic> {
+    use clap::Parser;
+    let cli =
+        super::Cli::try_parse_from(std::iter::once("wego".to_string()).chain(argv.iter().cloned())).map_err(|e| {
+            let text = e.to_string();
+            Diagnostic::new(text.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string())
+                .with_help("the words are those of the command line, e.g. [\"add\", \"--url\", url]")
+        })?;
+    let g = cli.global;
+    let out = host.globals.output;
+    let (name, args) = match &cli.command {
+        super::Command::Install(a) => ("install", args_map("install", &g, a, out)?),
+        super::Command::Add(a) => ("add", args_map("add", &g, a, out)?),
+        super::Command::Status(a) => ("status", args_map("status", &g, a, out)?),
+        super::Command::Version(a) => ("version", args_map("version", &g, a, out)?),
+        _ => {
+            return Err(Diagnostic::new(format!(
+                "`{}` cannot run from a script",
+                argv.first().map(String::as_str).unwrap_or("")
+            ))
+            .with_help("wego::command runs install, add, status and version"))
+        }
+    };
+    let script = host
+        .layers
+        .resolve(Kind::Script, name)
+        .map_err(|e| Diagnostic::new(format!("cannot read script `{name}`: {e}")))?
+        .ok_or_else(|| Diagnostic::new(format!("no script `{name}`")))?;
+    Ok(crate::engine::run(host, &script, args.into()))
 }

@@ -19,7 +19,7 @@ use crate::engine::diagnostics::Diagnostic;
 use crate::engine::layers::{self, Layers};
 use crate::engine::{Globals, Host, Output};
 
-pub use commands::{AddArgs, InstallArgs, StatusArgs, VersionArgs};
+pub use commands::{nested_command, AddArgs, InstallArgs, StatusArgs, VersionArgs};
 
 #[derive(Debug, Parser)]
 #[command(

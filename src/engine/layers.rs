@@ -324,6 +324,28 @@ mod builtin_tests {
         }
     }
 
+    /// The example scripts compile too (they are run by the integration tests).
+    #[test]
+    fn example_scripts_compile() {
+        let mut engine = rhai::Engine::new();
+        let limits = crate::config::Limits::default();
+        engine.set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            let text = text
+                .split_once('\n')
+                .map(|(first, rest)| if first.starts_with("#!") { rest } else { text.as_str() })
+                .unwrap_or(&text);
+            if let Err(err) = engine.compile(text) {
+                panic!("{}: {err}", e.path().display());
+            }
+            n += 1;
+        }
+        assert!(n >= 3);
+    }
+
     /// Every built-in template parses.
     #[test]
     fn builtin_templates_parse() {

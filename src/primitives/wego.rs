@@ -52,6 +52,23 @@ pub fn module(host: &Arc<Host>) -> Module {
     );
     let h = host.clone();
     m.func(
+        "command",
+        &["words: Array", "i64"],
+        "Run `install`, `add`, `status` or `version` as if from the command line (the words after `wego`), with this script's cluster, config and overrides; returns its exit code. Its errors are printed on stderr as the command would print them, so a script can go on with the next item.\n\nErrors: words the command line would reject.\n\nExample: `let code = wego::command([\"add\", \"--url\", url, \"--path\", \"./deploy\", \"--auto-merge\"]);`",
+        move |words: rhai::Array| -> Result<i64, Box<rhai::EvalAltResult>> {
+            let argv: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+            match crate::cli::nested_command(&h, &argv) {
+                Err(usage) => Err(crate::engine::fail("wego::command", usage.message, usage.help.as_deref())),
+                Ok(Ok(code)) => Ok(code as i64),
+                Ok(Err(d)) => {
+                    eprint!("{}", h.render(&d));
+                    Ok(1)
+                }
+            }
+        },
+    );
+    let h = host.clone();
+    m.func(
         "output",
         &["String"],
         "The output format asked for with `-o`: `table`, `json` or `yaml`.\n\nExample: `if wego::output() == \"json\" { ... }`",
