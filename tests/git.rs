@@ -344,6 +344,23 @@ fn a_push_after_the_remote_moved_reapplies_wegos_commit() {
         out.stderr
     );
     assert_eq!(rev(&remote.path, "main"), out.stdout.trim());
+
+    // `force` replaces the remote branch instead.
+    let s = r#"
+        let a = git::clone(args[0], #{ dir: "e" });
+        let b = git::clone(args[0], #{ dir: "f" });
+        a.write("same.txt", "A2\n");
+        a.commit("a2");
+        a.push();
+        b.write("same.txt", "B2\n");
+        let sb = b.commit("b2");
+        let p = b.push(#{ force: true });
+        print(json::to_compact(#{ sb: sb, p: p }));
+    "#;
+    let v = json(&script(&env, ws.path(), s).arg(gs.http_url(&remote)).run().ok().stdout);
+    assert_eq!(v["p"]["sha"], v["sb"]);
+    assert_eq!(v["p"]["rewrites"], 0);
+    assert_eq!(rev(&remote.path, "main"), v["sb"].as_str().unwrap());
 }
 
 #[test]

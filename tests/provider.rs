@@ -557,3 +557,56 @@ fn scan_dir(root: &Path, token: &str) -> usize {
     }
     n
 }
+
+/// GitHub Enterprise (`/api/v3`) and self-hosted GitLab under a path: lists follow every page.
+#[test]
+fn lists_follow_pages_under_enterprise_and_self_hosted_prefixes() {
+    let Some(f) = fakes() else { return };
+    let env = setup(
+        &f,
+        &format!(
+            "  - host: ghe.test\n    type: github\n    apiUrl: {}/api/v3\n  - host: code.test/gitlab\n    type: gitlab\n    apiUrl: {}/gitlab\n",
+            f.github, f.gitlab
+        ),
+    );
+    let ws = tempfile::tempdir().unwrap();
+    let (gh_repo, _) = prepared_repo(&f, "github");
+    let (gl_repo, _) = prepared_repo(&f, "gitlab");
+    let bearer = format!("Bearer {}", f.token);
+    for i in 0..105 {
+        let key = servers::random_public_key("k");
+        let body = json!({ "title": format!("k{i}"), "key": key }).to_string();
+        let r = http(
+            "POST",
+            &format!("{}/repos/{}/{gh_repo}/keys", f.github, f.user),
+            &[("Authorization", &bearer)],
+            Some(&body),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let project = format!("{}%2F{gl_repo}", f.user);
+        let r = http(
+            "POST",
+            &format!("{}/api/v4/projects/{project}/deploy_keys", f.gitlab),
+            &[("PRIVATE-TOKEN", &f.token)],
+            Some(&body),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let s = "print(provider::for_url(args[0]).deploy_keys().len());";
+    let out = script(&env, ws.path(), s)
+        .arg(format!("https://ghe.test/{}/{gh_repo}", f.user))
+        .env("GITHUB_TOKEN", &f.token)
+        .run()
+        .ok();
+    assert_eq!(out.stdout.trim(), "105");
+    let gets: Vec<Value> = requests(&f.github, &format!("^/api/v3/repos/.*/{gh_repo}/keys$"));
+    assert_eq!(gets.len(), 2, "two pages through the Enterprise prefix");
+    let out = script(&env, ws.path(), s)
+        .arg(format!("https://code.test/gitlab/{}/{gl_repo}", f.user))
+        .env("GITLAB_TOKEN", &f.token)
+        .run()
+        .ok();
+    assert_eq!(out.stdout.trim(), "105");
+    let gets = requests(&f.gitlab, &format!("^/gitlab/api/v4/projects/.*{gl_repo}/deploy_keys$"));
+    assert_eq!(gets.len(), 2, "two pages under the /gitlab prefix");
+}
