@@ -293,6 +293,22 @@ fn auth_failures_and_missing_repositories_are_explained() {
         let keys = "provider::for_url(args[0]).deploy_keys();";
         let out = script(&env, ws.path(), keys).arg(&url).env(var, &f.token).run().expect_code(1);
         assert!(out.stderr.contains("no such repository or owner, or the token has no access"), "{}", out.stderr);
+        // A 403 that is no rate limit: a missing permission.
+        let (repo, _) = prepared_repo(&f, flavor);
+        let base = if flavor == "github" { &f.github } else { &f.gitlab };
+        faults(
+            base,
+            json!({ "method": "POST", "path_regex": format!("{repo}.*keys$"), "status": 403, "times": 1, "body": {"message": "Resource not accessible by integration"} }),
+        );
+        let add = "provider::for_url(args[0]).add_deploy_key(#{ title: \"t\", key: args[1] });";
+        let url403 = format!("https://{flavor}.test/{}/{repo}", f.user);
+        let out = script(&env, ws.path(), add)
+            .args([url403, servers::random_public_key("k")])
+            .env(var, &f.token)
+            .run()
+            .expect_code(1);
+        assert!(out.stderr.contains("refused it (Resource not accessible by integration)"), "{}", out.stderr);
+        assert!(out.stderr.contains(&format!("the token in {var} lacks a permission")), "{}", out.stderr);
         let personal = "provider::for_url(args[0]).create_repo(\"someone-else\", \"x\", #{ personal: true });";
         let out = script(&env, ws.path(), personal).arg(&url).env(var, &f.token).run().expect_code(1);
         assert!(out.stderr.contains(&format!("the token belongs to `{}`", f.user)), "{}", out.stderr);
