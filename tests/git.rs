@@ -344,6 +344,23 @@ fn a_push_after_the_remote_moved_reapplies_wegos_commit() {
         out.stderr
     );
     assert_eq!(rev(&remote.path, "main"), out.stdout.trim());
+
+    // `force` replaces the remote branch instead.
+    let s = r#"
+        let a = git::clone(args[0], #{ dir: "e" });
+        let b = git::clone(args[0], #{ dir: "f" });
+        a.write("same.txt", "A2\n");
+        a.commit("a2");
+        a.push();
+        b.write("same.txt", "B2\n");
+        let sb = b.commit("b2");
+        let p = b.push(#{ force: true });
+        print(json::to_compact(#{ sb: sb, p: p }));
+    "#;
+    let v = json(&script(&env, ws.path(), s).arg(gs.http_url(&remote)).run().ok().stdout);
+    assert_eq!(v["p"]["sha"], v["sb"]);
+    assert_eq!(v["p"]["rewrites"], 0);
+    assert_eq!(rev(&remote.path, "main"), v["sb"].as_str().unwrap());
 }
 
 #[test]
@@ -462,6 +479,14 @@ fn ssh_with_a_key_file_and_known_hosts() {
         .ok();
     assert_eq!(rev(&remote.path, "main"), out.stdout.trim());
 
+    // The key from an ssh-agent (no `private_key`).
+    if let Some(agent) = Agent::start(&ssh.key) {
+        let o = serde_json::json!({ "dir": "s7", "known_hosts": ssh.known_hosts }).to_string();
+        let out =
+            script(&env, ws.path(), s).args([url.as_str(), &o, "s7"]).env("SSH_AUTH_SOCK", &agent.sock).run().ok();
+        assert_eq!(rev(&remote.path, "main"), out.stdout.trim());
+    }
+
     // An unknown host key is refused, with its fingerprint and how to add it.
     let empty = ws.path().join("empty_known_hosts");
     std::fs::write(&empty, "").unwrap();
@@ -496,5 +521,36 @@ fn ssh_with_a_key_file_and_known_hosts() {
             .expect_code(1);
         assert!(out.stderr.contains("ssh authentication as `") && out.stderr.contains("was refused"), "{}", out.stderr);
         assert!(out.stderr.contains("private_key"), "{}", out.stderr);
+    }
+}
+
+/// A private ssh-agent holding one key; killed when dropped.
+struct Agent {
+    sock: String,
+    pid: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Agent {
+    fn start(key: &Path) -> Option<Agent> {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("agent.sock").display().to_string();
+        let out = std::process::Command::new("ssh-agent").args(["-s", "-a", &sock]).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let pid = text.split("SSH_AGENT_PID=").nth(1)?.split(';').next()?.to_string();
+        let agent = Agent { sock, pid, _dir: dir };
+        let added = std::process::Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &agent.sock)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        added.then_some(agent)
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").arg(&self.pid).status();
     }
 }

@@ -38,7 +38,22 @@ impl Refs {
     }
 }
 
+/// Bound every network operation: 30 s to connect, 2 min without progress on a socket.
+fn init_timeouts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: these set libgit2 globals without synchronization. They run once, before the
+        // first network operation, from the script thread — the only thread that uses libgit2
+        // — so nothing reads them concurrently.
+        unsafe {
+            let _ = git2::opts::set_server_connect_timeout_in_milliseconds(30_000);
+            let _ = git2::opts::set_server_timeout_in_milliseconds(120_000);
+        }
+    });
+}
+
 fn proxy<'a>() -> ProxyOptions<'a> {
+    init_timeouts();
     let mut p = ProxyOptions::new();
     p.auto();
     p
