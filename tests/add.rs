@@ -723,3 +723,25 @@ fn example_scripts_add_apps_from_a_list_and_bump_a_chart_through_a_pr() {
     let before = std::fs::read_to_string(main.join(".wego/targets/test/redis/redis-gitops-runtime.yaml")).unwrap();
     assert!(before.contains("17.3.2"));
 }
+
+#[test]
+fn status_shows_an_app_awaiting_its_pull_request() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "add-await") else { return };
+    let app = w.repo("github", "podinfo", false, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
+    let fleet = w.repo("github", "fleet", false, "main", &[("README.md", "fleet\n")]);
+    let pr_url =
+        w.wego().args(["add", "--url", &app.url, "--path", "deploy", "--app-config-url", &fleet.url]).run().ok().stdout;
+    let out = w.wego().args(["status", "-o", "json"]).run();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let a = v["apps"].as_array().unwrap().iter().find(|a| a["name"] == "podinfo").unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(a["state"], "awaiting-pr");
+    assert_eq!(a["pullRequest"], pr_url.trim());
+    let one = w.wego().args(["status", "podinfo"]).run();
+    assert!(one.stdout.contains("awaiting the pull request") && one.stdout.contains(pr_url.trim()), "{one:?}");
+    // Once merged (and delivered), it is no longer awaiting.
+    let number = w.pulls("github", "fleet")[0]["number"].as_i64().unwrap();
+    control(&w.f.github, "/_fake/merge", json!({"owner": w.org, "name": "fleet", "number": number}));
+    let v: Value = serde_json::from_str(&w.wego().args(["status", "-o", "json"]).run().stdout).unwrap();
+    assert!(!v["apps"].as_array().unwrap().iter().any(|a| a["state"] == "awaiting-pr"), "{v:#}");
+}

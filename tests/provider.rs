@@ -77,6 +77,7 @@ out.none = p.find_pr(#{ head: "wego/add-x" });
 out.pr1 = p.create_pr(#{ title: "Add x", body: "Adds x.", head: "wego/add-x" });
 out.pr2 = p.create_pr(#{ title: "Add x (again)", body: "Adds x.", head: "wego/add-x" });
 out.found = p.find_pr(#{ head: "wego/add-x", base: "main" });
+out.listed = p.list_prs(#{});
 out.key1 = p.add_deploy_key(#{ title: "wego", key: args[4], read_only: true });
 out.key2 = p.add_deploy_key(#{ title: "wego", key: args[4] });
 out.keys = p.deploy_keys();
@@ -124,6 +125,9 @@ fn check_flow(v: &Value, f: &Fakes, base: &str, owner: &str, repo: &str, group: 
     assert_eq!(v["pr2"]["number"], v["pr1"]["number"]);
     assert_eq!(v["pr2"]["url"], v["pr1"]["url"]);
     assert_eq!(v["found"]["number"], v["pr1"]["number"]);
+    let listed = v["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "one open PR listed: {listed:?}");
+    assert_eq!(listed[0]["head"], "wego/add-x");
     assert_eq!(v["key1"]["created"], true);
     assert_eq!(v["key1"]["read_only"], true);
     assert_eq!(v["key2"]["created"], false, "add_deploy_key is idempotent");
@@ -341,6 +345,7 @@ fn every_github_call_passes_prism_validation() {
         out.repo = p.repo();
         out.existing = p.create_repo("octocat", "hello-world", #{});
         out.find = p.find_pr(#{ head: "wego/add-x", base: "main", state: "all" });
+        out.list = p.list_prs(#{ state: "open" });
         out.pr = p.create_pr(#{ title: "Add x", body: "Adds x.", head: "wego/add-x", base: "main" });
         out.keys = p.deploy_keys();
         out.key = p.add_deploy_key(#{ title: "wego", key: args[0], read_only: true });
@@ -351,6 +356,7 @@ fn every_github_call_passes_prism_validation() {
     let v = out_json(&out.stdout);
     assert_eq!(v["user"]["login"], "octocat", "Prism answers with the description's examples");
     assert_eq!(v["pr"]["created"], true, "POST /pulls was accepted");
+    assert!(v["list"].is_array(), "GET /pulls (list) was accepted");
     assert_eq!(v["deleted"], true);
 
     // The stateful flow (repository creation for a user and an organization, PRs, keys), replayed.

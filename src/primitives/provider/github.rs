@@ -241,6 +241,28 @@ impl GitHub {
         Ok(prs.into_iter().next())
     }
 
+    /// Pull requests of the repository in `state` (newest first), in one request of up to 100.
+    pub async fn list_prs(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, state: &str) -> PResult<Vec<Pr>> {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("state", if state == "merged" { "closed" } else { state });
+        q.append_pair("per_page", "100");
+        let path = format!("/repos/{}/{}/pulls?{}", enc(o), enc(n), q.finish());
+        let r = self.call(http, Method::GET, &path, None).await?;
+        if !r.ok() {
+            return Err(ex.error(&r));
+        }
+        let mut prs: Vec<Pr> = r
+            .json()
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(pr)
+            .filter(|p| state != "merged" || p.state == "merged")
+            .collect();
+        prs.sort_by_key(|p| -p.number);
+        Ok(prs)
+    }
+
     pub async fn create_pr(&self, http: &Http<'_>, ex: &Explain<'_>, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
         let (o, n) = (req.owner, req.name);
         if let Some(p) = self.find_pr(http, ex, o, n, req.head, None, "open").await? {

@@ -262,6 +262,27 @@ impl GitLab {
         Ok(mrs.into_iter().next())
     }
 
+    /// Merge requests of the project in `state` (newest first), in one request.
+    pub async fn list_prs(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, state: &str) -> PResult<Vec<Pr>> {
+        let mut b = MergeRequests::builder();
+        b.project(format!("{o}/{n}"));
+        match state {
+            "open" => b.state(MergeRequestState::Opened),
+            "closed" => b.state(MergeRequestState::Closed),
+            "merged" => b.state(MergeRequestState::Merged),
+            _ => &mut b,
+        };
+        let ep = b.build().map_err(build_err)?;
+        let r = self.call(http, &ep, None).await?;
+        if !r.ok() {
+            return Err(ex.error(&r));
+        }
+        let mut mrs: Vec<Pr> =
+            r.json().as_array().into_iter().flatten().map(mr).filter(|m| state == "all" || m.state == state).collect();
+        mrs.sort_by_key(|m| -m.number);
+        Ok(mrs)
+    }
+
     pub async fn create_pr(&self, http: &Http<'_>, ex: &Explain<'_>, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
         let (o, n) = (req.owner, req.name);
         let head = req.head.split_once(':').map(|(_, b)| b).unwrap_or(req.head);

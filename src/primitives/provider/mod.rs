@@ -645,6 +645,32 @@ pub fn module(host: &Arc<Host>) -> Module {
 
     let h = host.clone();
     m.method(
+        "list_prs",
+        &["provider: &mut Provider", "options: Map", "Array"],
+        "The pull/merge requests of the handle's repository, newest first, in one request (up to 100): `[#{number, url, state, head, base, title}]`. Options: `state` (`open` (default), `closed`, `merged`, `all`).\n\nErrors: no repository on the handle, a rejected token, no such repository.\n\nExample: `let waiting = p.list_prs(#{}).filter(|pr| pr.head.starts_with(\"wego/\"));`",
+        move |p: &mut Provider, opts: Map| -> R<Array> {
+            let i = &p.inner;
+            let (o, n) = i.bound("provider.list_prs")?;
+            let state = super::opt_str(&opts, "state").unwrap_or_else(|| "open".into());
+            if !["open", "closed", "merged", "all"].contains(&state.as_str()) {
+                return Err(fail("provider.list_prs", format!("unknown state `{state}`"), Some("use open, closed, merged or all")));
+            }
+            let action = format!("list pull requests of {o}/{n}");
+            let ex = i.explain(&action);
+            let prs = h
+                .block_on(async {
+                    match &i.client {
+                        Client::GitHub(c) => c.list_prs(&i.http(&h), &ex, o, n, &state).await,
+                        Client::GitLab(c) => c.list_prs(&i.http(&h), &ex, o, n, &state).await,
+                    }
+                })
+                .map_err(|e| perr("provider.list_prs", e))?;
+            Ok(prs.iter().map(|p| to_map(p, &[])).collect())
+        },
+    );
+
+    let h = host.clone();
+    m.method(
         "create_pr",
         &["provider: &mut Provider", "options: Map", "Map"],
         "Open a pull/merge request in the handle's repository from branch `head` into `base` (default: the repository's default branch). If an open one from `head` exists it is returned instead: `#{number, url, state, head, base, title, created}` with `created` false then. Options: `title` (required), `body`, `head` (required), `base`.\n\nErrors: no token or missing scope (names the variable), `head` has no commits that `base` lacks, missing branch.\n\nExample: `let pr = p.create_pr(#{ title: \"Add podinfo\", body: text, head: branch });`",
