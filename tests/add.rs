@@ -745,3 +745,44 @@ fn status_shows_an_app_awaiting_its_pull_request() {
     let v: Value = serde_json::from_str(&w.wego().args(["status", "-o", "json"]).run().stdout).unwrap();
     assert!(!v["apps"].as_array().unwrap().iter().any(|a| a["state"] == "awaiting-pr"), "{v:#}");
 }
+
+#[test]
+fn without_the_runtime_add_stops_before_writing_anything() {
+    let Some(c) = cluster() else { return };
+    let Some(f) = fakes() else { return };
+    if servers::git_servers().is_none() {
+        return;
+    }
+    ensure_crds(&c);
+    // Removing the App CRD affects every test on this cluster: hold the exclusive lock.
+    let _l = c.lock();
+    let env = Env::new();
+    let ns = servers::name("add-noruntime");
+    let org = servers::name("org");
+    control(&f.github, "/_fake/users", json!({"login": org, "type": "Organization"}));
+    control(&f.github, "/_fake/repos", json!({"owner": org, "name": "fleet", "private": false}));
+    let fleet = f.srv.join("github").join(&org).join("fleet.git");
+    let http = servers::setting("WEGO_TEST_GIT_HTTP").unwrap();
+    let url = format!("{http}/github/{org}/fleet.git");
+    let app = servers::git_servers()
+        .unwrap()
+        .seeded("noruntime-app", &[("deploy/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")]);
+    let app_url = format!("{http}/{}.git", app.name);
+    c.kubectl(["delete", "crd", "apps.wego.weave.works", "--wait=true"]).ok();
+    let out = env
+        .wego()
+        .env("KUBECONFIG", c.kubeconfig.display().to_string())
+        .args(["-n", &ns, "add", "--url", &app_url, "--path", "deploy", "--app-config-url", &url, "--auto-merge"])
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("run `wego install | kubectl apply -f -` first"), "{}", out.stderr);
+    assert!(git(&fleet, &["for-each-ref"]).is_empty(), "nothing pushed to the wego repo");
+    // Put the runtime back for the other tests.
+    let mirror = flux_mirror(false);
+    env.wego()
+        .args(["install", "--apply", "-n", "wego-add-crds"])
+        .env("WEGO_FLUX_MANIFESTS_BASE_URL", &mirror.url)
+        .env("KUBECONFIG", c.kubeconfig.display().to_string())
+        .run()
+        .ok();
+}

@@ -113,8 +113,8 @@ fn completes_defines_across_lines_documents_and_reports_errors() {
     t.line("cfg");
     t.wait_for("replicas: 2");
 
-    t.line(":doc text::dns_label");
-    t.wait_for("Make `s` a DNS-1123 label");
+    t.line(":doc git::clone");
+    t.wait_for("Clone a repository and return a `Repo`");
 
     // An error with a caret under the offending call.
     t.line("yaml::parse(\"a: [\")");
