@@ -421,10 +421,17 @@ fn committed_api_reference_is_current() {
 }
 
 #[test]
-fn definitions_for_editors_are_written() {
+fn definitions_for_editors_are_an_experimental_feature() {
     let env = Env::new();
     let dir = tempfile::tempdir().unwrap();
-    env.wego().args(["docs", "definitions"]).arg(dir.path().display().to_string()).run().ok();
+    // Hidden and refused unless the feature is on.
+    let help = env.wego().args(["docs", "--help"]).run().ok().stdout;
+    assert!(!help.contains("  definitions "), "{help}");
+    let out = env.wego().args(["docs", "definitions"]).arg(dir.path().display().to_string()).run().expect_code(2);
+    assert!(out.stderr.contains("WEGO_FEATURES=rhai-definitions"), "{}", out.stderr);
+    let on = |w: common::Wego| w.env("WEGO_FEATURES", "rhai-definitions");
+    assert!(on(env.wego()).args(["docs", "--help"]).run().ok().stdout.contains("  definitions "));
+    on(env.wego()).args(["docs", "definitions"]).arg(dir.path().display().to_string()).run().ok();
     let kube = std::fs::read_to_string(dir.path().join("kube.d.rhai")).unwrap();
     assert!(kube.contains("fn apply("), "{kube}");
 }

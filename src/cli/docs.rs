@@ -13,7 +13,8 @@ use crate::engine::diagnostics::Diagnostic;
 pub enum DocsAction {
     /// Print the Rhai API reference as Markdown
     Api,
-    /// Write Rhai definition files (.d.rhai) for editor support into DIR
+    /// Write Rhai definition files (.d.rhai) for editor support into DIR [experimental: rhai-definitions]
+    #[command(hide = true)]
     Definitions { dir: std::path::PathBuf },
     /// Print the man page (roff), generated from the command-line definitions
     Man,

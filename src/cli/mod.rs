@@ -118,7 +118,14 @@ pub fn main() -> i32 {
         let _ = Cli::command().print_help();
         return 0;
     }
-    let cli = match Cli::try_parse() {
+    let enabled = early_features();
+    let mut command = Cli::command();
+    for (path, feature) in EXPERIMENTAL {
+        if enabled.iter().any(|f| f == feature) {
+            command = unhide(command, path);
+        }
+    }
+    let cli = match command.try_get_matches().and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m)) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -126,6 +133,12 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    if let Some((path, feature)) = experimental_in_use(&cli).filter(|(_, f)| !enabled.iter().any(|e| e == f)) {
+        eprintln!(
+            "error: `wego {path}` is experimental\n  = help: enable it with WEGO_FEATURES={feature} or `features: [{feature}]` in the wego config"
+        );
+        return 2;
+    }
     match dispatch(cli) {
         Ok(code) => code,
         Err(Failure { diagnostic, color, host }) => {
@@ -136,6 +149,40 @@ pub fn main() -> i32 {
             eprint!("{text}");
             1
         }
+    }
+}
+
+/// Experimental commands (subcommand path, feature flag): hidden from help and refused unless
+/// the feature is enabled.
+const EXPERIMENTAL: &[(&str, &str)] = &[("docs definitions", "rhai-definitions")];
+
+/// Features enabled before flags are parsed: WEGO_FEATURES and the config files.
+fn early_features() -> Vec<String> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let loader = Loader {
+        user_file: dirs::config_dir().map(|d| d.join("wego/config.yaml")),
+        repo_file: layers::find_repo_root(&cwd).map(|r| r.join(".wego/config.yaml")),
+        env: std::env::vars().filter(|(k, _)| k == "WEGO_FEATURES").collect(),
+        flags: vec![],
+    };
+    // A broken config is reported properly once the command runs; here it only hides.
+    loader.load().map(|e| e.config.features).unwrap_or_default()
+}
+
+fn unhide(cmd: clap::Command, path: &str) -> clap::Command {
+    match path.split_once(' ') {
+        Some((first, rest)) => {
+            let rest = rest.to_string();
+            cmd.mut_subcommand(first, move |c| unhide(c, &rest))
+        }
+        None => cmd.mut_subcommand(path, |c| c.hide(false)),
+    }
+}
+
+fn experimental_in_use(cli: &Cli) -> Option<(&'static str, &'static str)> {
+    match &cli.command {
+        Command::Docs { action: docs::DocsAction::Definitions { .. } } => Some(EXPERIMENTAL[0]),
+        _ => None,
     }
 }
 
