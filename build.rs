@@ -2,6 +2,9 @@
 //! version string. SOURCE_DATE_EPOCH (reproducible builds) wins over the clock.
 use std::process::Command;
 
+#[path = "src/civil.rs"]
+mod civil;
+
 fn main() {
     let commit = std::env::var("WEGO_GIT_COMMIT").ok().unwrap_or_else(|| {
         Command::new("git")
@@ -35,17 +38,8 @@ fn main() {
     println!("cargo:rerun-if-changed=.git/refs/heads");
 }
 
-/// UTC date (YYYY-MM-DD) of a Unix time, without a date crate in the build script.
+/// UTC date (YYYY-MM-DD) of a Unix time.
 fn civil_date(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = civil::from_days(secs.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}")
 }

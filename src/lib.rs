@@ -9,6 +9,7 @@
 
 pub mod build_info;
 pub mod checkpoint;
+mod civil;
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -104,25 +104,11 @@ pub fn remove(root: &Path, rel: &str) -> Result<bool, GitError> {
 /// trailing `/`, `.git` left out; empty when the directory does not exist.
 pub fn list(root: &Path, rel: &str) -> Result<Vec<String>, GitError> {
     let p = resolve(root, rel, true)?;
-    let rd = match std::fs::read_dir(&p) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(io(rel, e)),
-    };
-    let mut names: Vec<String> = rd
-        .flatten()
-        .filter(|e| e.file_name() != ".git")
-        .map(|e| {
-            let n = e.file_name().to_string_lossy().to_string();
-            if e.path().is_dir() {
-                format!("{n}/")
-            } else {
-                n
-            }
-        })
-        .collect();
-    names.sort();
-    Ok(names)
+    match crate::primitives::fs::list_names(&p, &[".git"]) {
+        Ok(names) => Ok(names),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
+        Err(e) => Err(io(rel, e)),
+    }
 }
 
 /// Changes in the work tree (and index) against HEAD: (path, `added`|`modified`|`deleted`|

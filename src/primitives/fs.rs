@@ -32,6 +32,24 @@ pub fn resolve(host: &Host, prim: &str, path: &str) -> Result<PathBuf, Box<rhai:
     Ok(normal)
 }
 
+/// Entry names of `dir`, sorted, directories ending with `/`, leaving out `skip`.
+pub fn list_names(dir: &Path, skip: &[&str]) -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| !skip.iter().any(|s| e.file_name() == *s))
+        .map(|e| {
+            let n = e.file_name().to_string_lossy().to_string();
+            if e.path().is_dir() {
+                format!("{n}/")
+            } else {
+                n
+            }
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
@@ -104,19 +122,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         "Names of the entries of a directory, sorted (directories end with `/`).\n\nExample: `for f in fs::list(\".\") { print(f); }`",
         move |dir: &str| -> Result<Array, Box<rhai::EvalAltResult>> {
             let p = resolve(&h, "fs::list", dir)?;
-            let mut names: Vec<String> = std::fs::read_dir(&p)
-                .map_err(|e| fail("fs::list", format!("{dir}: {e}"), None))?
-                .flatten()
-                .map(|e| {
-                    let n = e.file_name().to_string_lossy().to_string();
-                    if e.path().is_dir() {
-                        format!("{n}/")
-                    } else {
-                        n
-                    }
-                })
-                .collect();
-            names.sort();
+            let names = list_names(&p, &[]).map_err(|e| fail("fs::list", format!("{dir}: {e}"), None))?;
             Ok(names.into_iter().map(Dynamic::from).collect())
         },
     );

@@ -163,20 +163,7 @@ impl GitHub {
         }
         let personal = match req.personal {
             Some(false) => false,
-            _ => {
-                let me = self.user(http, ex).await?;
-                let mine = me.login.eq_ignore_ascii_case(o);
-                if req.personal == Some(true) && !mine {
-                    return Err(ProviderError::new(
-                        format!("cannot create {o}/{n} as a personal repository: the token belongs to `{}`", me.login),
-                        Some(format!(
-                            "use owner `{}`, or leave out `personal` to create it in the organization `{o}`",
-                            me.login
-                        )),
-                    ));
-                }
-                mine
-            }
+            _ => super::personal_namespace(req.personal, &self.user(http, ex).await?.login, o, n, "organization")?,
         };
         let mut body = json!({ "name": n, "private": req.visibility != "public", "auto_init": req.auto_init });
         if req.visibility == "internal" {
@@ -216,9 +203,32 @@ impl GitHub {
         state: &str,
     ) -> PResult<Option<Pr>> {
         let (head_owner, branch) = head.split_once(':').unwrap_or((o, head));
+        let prs = self.pulls(http, ex, o, n, state, Some((head_owner, branch)), base).await?;
+        Ok(prs.into_iter().next())
+    }
+
+    /// Pull requests of the repository in `state` (newest first), in one request of up to 100.
+    pub async fn list_prs(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, state: &str) -> PResult<Vec<Pr>> {
+        self.pulls(http, ex, o, n, state, None, None).await
+    }
+
+    /// `GET /repos/{o}/{n}/pulls`, optionally from one head (owner, branch) into one base.
+    #[allow(clippy::too_many_arguments)]
+    async fn pulls(
+        &self,
+        http: &Http<'_>,
+        ex: &Explain<'_>,
+        o: &str,
+        n: &str,
+        state: &str,
+        head: Option<(&str, &str)>,
+        base: Option<&str>,
+    ) -> PResult<Vec<Pr>> {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         q.append_pair("state", if state == "merged" { "closed" } else { state });
-        q.append_pair("head", &format!("{head_owner}:{branch}"));
+        if let Some((owner, branch)) = head {
+            q.append_pair("head", &format!("{owner}:{branch}"));
+        }
         if let Some(b) = base {
             q.append_pair("base", b);
         }
@@ -233,31 +243,9 @@ impl GitHub {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|v| s(&v["head"]["ref"]) == branch)
+            .filter(|v| head.is_none_or(|(_, branch)| s(&v["head"]["ref"]) == branch))
             .map(pr)
             .filter(|p| base.is_none_or(|b| p.base == b) && (state != "merged" || p.state == "merged"))
-            .collect();
-        prs.sort_by_key(|p| -p.number);
-        Ok(prs.into_iter().next())
-    }
-
-    /// Pull requests of the repository in `state` (newest first), in one request of up to 100.
-    pub async fn list_prs(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, state: &str) -> PResult<Vec<Pr>> {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("state", if state == "merged" { "closed" } else { state });
-        q.append_pair("per_page", "100");
-        let path = format!("/repos/{}/{}/pulls?{}", enc(o), enc(n), q.finish());
-        let r = self.call(http, Method::GET, &path, None).await?;
-        if !r.ok() {
-            return Err(ex.error(&r));
-        }
-        let mut prs: Vec<Pr> = r
-            .json()
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(pr)
-            .filter(|p| state != "merged" || p.state == "merged")
             .collect();
         prs.sort_by_key(|p| -p.number);
         Ok(prs)

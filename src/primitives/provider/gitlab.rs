@@ -167,20 +167,7 @@ impl GitLab {
         }
         let personal = match req.personal {
             Some(false) => false,
-            _ => {
-                let me = self.user(http, ex).await?;
-                let mine = me.login.eq_ignore_ascii_case(o);
-                if req.personal == Some(true) && !mine {
-                    return Err(ProviderError::new(
-                        format!("cannot create {o}/{n} in a personal namespace: the token belongs to `{}`", me.login),
-                        Some(format!(
-                            "use owner `{}`, or leave out `personal` to create it in the group `{o}`",
-                            me.login
-                        )),
-                    ));
-                }
-                mine
-            }
+            _ => super::personal_namespace(req.personal, &self.user(http, ex).await?.login, o, n, "group")?,
         };
         let mut b = CreateProject::builder();
         b.name(n).path(n).initialize_with_readme(req.auto_init);
@@ -234,8 +221,31 @@ impl GitLab {
         state: &str,
     ) -> PResult<Option<Pr>> {
         let branch = head.split_once(':').map(|(_, b)| b).unwrap_or(head);
+        Ok(self.merge_requests(http, ex, o, n, state, Some(branch), base).await?.into_iter().next())
+    }
+
+    /// Merge requests of the project in `state` (newest first), in one request.
+    pub async fn list_prs(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, state: &str) -> PResult<Vec<Pr>> {
+        self.merge_requests(http, ex, o, n, state, None, None).await
+    }
+
+    /// The project's merge requests, optionally from one source branch into one target.
+    #[allow(clippy::too_many_arguments)]
+    async fn merge_requests(
+        &self,
+        http: &Http<'_>,
+        ex: &Explain<'_>,
+        o: &str,
+        n: &str,
+        state: &str,
+        branch: Option<&str>,
+        base: Option<&str>,
+    ) -> PResult<Vec<Pr>> {
         let mut b = MergeRequests::builder();
-        b.project(format!("{o}/{n}")).source_branch(branch);
+        b.project(format!("{o}/{n}"));
+        if let Some(branch) = branch {
+            b.source_branch(branch);
+        }
         if let Some(base) = base {
             b.target_branch(base);
         }
@@ -256,29 +266,12 @@ impl GitLab {
             .into_iter()
             .flatten()
             .map(mr)
-            .filter(|m| m.head == branch && base.is_none_or(|b| m.base == b) && (state == "all" || m.state == state))
+            .filter(|m| {
+                branch.is_none_or(|b| m.head == b)
+                    && base.is_none_or(|b| m.base == b)
+                    && (state == "all" || m.state == state)
+            })
             .collect();
-        mrs.sort_by_key(|m| -m.number);
-        Ok(mrs.into_iter().next())
-    }
-
-    /// Merge requests of the project in `state` (newest first), in one request.
-    pub async fn list_prs(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, state: &str) -> PResult<Vec<Pr>> {
-        let mut b = MergeRequests::builder();
-        b.project(format!("{o}/{n}"));
-        match state {
-            "open" => b.state(MergeRequestState::Opened),
-            "closed" => b.state(MergeRequestState::Closed),
-            "merged" => b.state(MergeRequestState::Merged),
-            _ => &mut b,
-        };
-        let ep = b.build().map_err(build_err)?;
-        let r = self.call(http, &ep, None).await?;
-        if !r.ok() {
-            return Err(ex.error(&r));
-        }
-        let mut mrs: Vec<Pr> =
-            r.json().as_array().into_iter().flatten().map(mr).filter(|m| state == "all" || m.state == state).collect();
         mrs.sort_by_key(|m| -m.number);
         Ok(mrs)
     }

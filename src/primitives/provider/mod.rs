@@ -32,6 +32,26 @@ pub struct ProviderError {
     pub help: Option<String>,
 }
 
+/// Whether a new repository goes under the token's user (`me`): when asked (`Some(true)`, which
+/// must be that user) or when the owner is that user. `group` names the provider's word for an
+/// organization in the advice.
+pub(crate) fn personal_namespace(
+    requested: Option<bool>,
+    me: &str,
+    owner: &str,
+    name: &str,
+    group: &str,
+) -> Result<bool, ProviderError> {
+    let mine = me.eq_ignore_ascii_case(owner);
+    if requested == Some(true) && !mine {
+        return Err(ProviderError::new(
+            format!("cannot create {owner}/{name} under your own account: the token belongs to `{me}`"),
+            Some(format!("use owner `{me}`, or leave out `personal` to create it in the {group} `{owner}`")),
+        ));
+    }
+    Ok(mine)
+}
+
 impl ProviderError {
     fn new(message: impl Into<String>, help: Option<String>) -> Self {
         ProviderError { message: secrets::redact(&message.into()), help: help.map(|h| secrets::redact(&h)) }
