@@ -309,22 +309,19 @@ fn gitlab_direct_commit_flow_with_a_private_app_repo_over_ssh() {
     let app = w.repo("gitlab", "shop", true, "main", &as_refs(&fixture(SOCKSHOP, "k8s")));
     let fleet = w.repo("gitlab", "fleet", false, "main", &[("README.md", "fleet\n")]);
     let before = git(&fleet.remote.path, &["rev-parse", "main"]);
-    let out = w
-        .wego()
-        .args([
-            "add",
-            "--url",
-            &app.url,
-            "--path",
-            "k8s",
-            "--app-config-url",
-            &fleet.url,
-            "--auto-merge",
-            "--target-namespace",
-            "sock-shop",
-        ])
-        .run()
-        .ok();
+    let add = [
+        "add",
+        "--url",
+        &app.url,
+        "--path",
+        "k8s",
+        "--app-config-url",
+        &fleet.url,
+        "--auto-merge",
+        "--target-namespace",
+        "sock-shop",
+    ];
+    let out = w.wego().args(add).run().ok();
     assert!(out.stdout.is_empty(), "no PR in the direct flow: {}", out.stdout);
     let after = git(&fleet.remote.path, &["rev-parse", "main"]);
     assert_ne!(before, after, "the default branch moved");
@@ -350,21 +347,7 @@ fn gitlab_direct_commit_flow_with_a_private_app_repo_over_ssh() {
     assert!(!kh.is_empty(), "known_hosts stored for Flux");
     assert_deliverable(&w, &main);
     // Rerun: nothing new.
-    w.wego()
-        .args([
-            "add",
-            "--url",
-            &app.url,
-            "--path",
-            "k8s",
-            "--app-config-url",
-            &fleet.url,
-            "--auto-merge",
-            "--target-namespace",
-            "sock-shop",
-        ])
-        .run()
-        .ok();
+    w.wego().args(add).run().ok();
     assert_eq!(git(&fleet.remote.path, &["rev-parse", "main"]), after);
     assert_eq!(w.keys("gitlab", "shop").len(), 1);
 }
