@@ -328,3 +328,25 @@ fn apply_flag_applies_with_server_side_apply_and_is_idempotent() {
     assert_eq!(label.stdout, "v2.9.4");
     c.kubectl(["delete", "namespace", &ns, "--wait=false"]);
 }
+
+#[test]
+fn install_pings_the_checkpoint_service_unless_opted_out() {
+    let env = Env::new();
+    let mirror = flux_mirror(false);
+    let checkpoint = common::http_server::HttpServer::start(
+        vec![(
+            "/v1/check/weave-gitops".into(),
+            r#"{"current_version":"0.1.0","current_download_url":"","outdated":false}"#.into(),
+        )],
+        std::time::Duration::ZERO,
+    );
+    install(&env, &mirror.url).env("WEGO_CHECKPOINT_URL", &checkpoint.url).run().ok();
+    let paths = checkpoint.paths();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert!(paths[0].contains("flag_command=install"), "{paths:?}");
+    // Telemetry pings are sent even when the update check is cached; opting out sends nothing.
+    install(&env, &mirror.url).env("WEGO_CHECKPOINT_URL", &checkpoint.url).run().ok();
+    assert_eq!(checkpoint.hits(), 2);
+    install(&env, &mirror.url).env("WEGO_CHECKPOINT_URL", &checkpoint.url).env("CHECKPOINT_DISABLE", "1").run().ok();
+    assert_eq!(checkpoint.hits(), 2);
+}
