@@ -575,6 +575,17 @@ fn inputs_are_checked_before_anything_is_written() {
         .run()
         .expect_code(1);
     assert!(out.stderr.contains("branch 'nope' does not exist"), "{}", out.stderr);
+    // Flux fetches over https/http/ssh only: a local path is refused before anything is written.
+    let local = app.remote.path.display().to_string();
+    let out = w.wego().args(["add", "--url", &local, "--app-config-url", &fleet.url]).run().expect_code(1);
+    assert!(out.stderr.contains("Flux cannot fetch the app repo"), "{}", out.stderr);
+    let wego_local = fleet.remote.path.display().to_string();
+    let out = w
+        .wego()
+        .args(["add", "--url", &app.url, "--path", "deploy", "--app-config-url", &wego_local])
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("Flux cannot fetch the wego repo"), "{}", out.stderr);
     let long = "a".repeat(64);
     let out =
         w.wego().args(["add", "--url", &app.url, "--name", &long, "--app-config-url", &fleet.url]).run().expect_code(1);

@@ -145,7 +145,8 @@ pub fn fetch_branch(
     let mut remote = repo.find_remote("origin")?;
     let mut fo = FetchOptions::new();
     fo.remote_callbacks(auth::callbacks(target, opts, &log)).download_tags(AutotagOption::None).proxy_options(proxy());
-    if depth > 0 {
+    // libgit2's local transport cannot fetch shallow; a local fetch is cheap in full anyway.
+    if depth > 0 && target.url.scheme != super::url::Scheme::File {
         fo.depth(depth as i32);
     }
     let spec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
