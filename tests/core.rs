@@ -458,3 +458,31 @@ fn use_repo_switches_overrides_and_config_to_a_checked_out_repo() {
     let out = env.wego().args(["run", "use.rhai"]).cwd(here.path()).run().expect_code(1);
     assert!(out.stderr.contains("gti"), "{}", out.stderr);
 }
+
+/// libgit2 cannot fetch shallow from a local path: a default (shallow) clone of one still works.
+#[test]
+fn cloning_a_local_path_works_with_the_default_depth() {
+    let env = Env::new();
+    let d = git_work_tree();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(args)
+            .current_dir(d.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@e")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@e")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["init", "-q", "--bare", "-b", "main", "remote.git"]);
+    run(&["clone", "-q", "remote.git", "seed"]);
+    std::fs::write(d.path().join("seed/a.txt"), "hello\n").unwrap();
+    run(&["-C", "seed", "add", "-A"]);
+    run(&["-C", "seed", "commit", "-qm", "a"]);
+    run(&["-C", "seed", "push", "-q", "origin", "main"]);
+    write_files(d.path(), &[("c.rhai", "let r = git::clone(\"remote.git\"); print(r.read(\"a.txt\"));")]);
+    let out = env.wego().args(["run", "c.rhai"]).cwd(d.path()).run().ok();
+    assert_eq!(out.stdout, "hello\n\n");
+}
