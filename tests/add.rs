@@ -728,6 +728,7 @@ fn status_shows_an_app_awaiting_its_pull_request() {
         w.wego().args(["add", "--url", &app.url, "--path", "deploy", "--app-config-url", &fleet.url]).run().ok().stdout;
     let out = w.wego().args(["status", "-o", "json"]).run();
     let v: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    common::validate_status_json(&v);
     let a = v["apps"].as_array().unwrap().iter().find(|a| a["name"] == "podinfo").unwrap_or_else(|| panic!("{v:#}"));
     assert_eq!(a["state"], "awaiting-pr");
     assert_eq!(a["pullRequest"], pr_url.trim());

@@ -53,7 +53,7 @@ impl<'a> Fixture<'a> {
     fn json(&self, extra: &[&str]) -> (i32, Value) {
         let out = self.wego().args(["status", "-o", "json"]).args(extra).run();
         let v = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
-        validate(&v);
+        common::validate_status_json(&v);
         (out.code, v)
     }
 }
@@ -62,16 +62,6 @@ impl Drop for Fixture<'_> {
     fn drop(&mut self) {
         self.c.kubectl(["delete", "namespace", &self.ns, "--wait=false"]);
     }
-}
-
-fn validate(v: &Value) {
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/status.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(v).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "status JSON violates docs/status.schema.json: {errors:?}\n{v:#}");
 }
 
 fn deployment_ready(name: &str, ns: &str) -> String {

@@ -181,3 +181,14 @@ pub fn flux_mirror(all_controllers: bool) -> http_server::HttpServer {
 pub fn dns(s: &str) -> String {
     s.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
 }
+
+/// Check `wego status -o json` output against docs/status.schema.json.
+pub fn validate_status_json(v: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/status.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(v).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "status JSON violates docs/status.schema.json: {errors:?}\n{v:#}");
+}
