@@ -151,20 +151,16 @@ impl GitHub {
         }
     }
 
+    /// Create a repository that does not exist yet (see `Provider::create_repo` in mod.rs), under
+    /// the token's user when `personal`, else in the organization `owner`.
     pub async fn create_repo(
         &self,
         http: &Http<'_>,
         ex: &Explain<'_>,
         req: &CreateRepo<'_>,
+        personal: bool,
     ) -> PResult<(RepoInfo, bool)> {
         let (o, n) = (req.owner, req.name);
-        if let Some(r) = self.repo(http, ex, o, n).await? {
-            return Ok((r, false));
-        }
-        let personal = match req.personal {
-            Some(false) => false,
-            _ => super::personal_namespace(req.personal, &self.user(http, ex).await?.login, o, n, "organization")?,
-        };
         let mut body = json!({ "name": n, "private": req.visibility != "public", "auto_init": req.auto_init });
         if req.visibility == "internal" {
             body["visibility"] = Value::String("internal".into());

@@ -625,9 +625,28 @@ pub fn module(host: &Arc<Host>) -> Module {
             let req = CreateRepo { owner: o, name: n, personal, visibility: &visibility, description: description.as_deref(), auto_init };
             let (r, created) = h
                 .block_on(async {
+                    let http = i.http(&h);
+                    // Idempotent: an existing repository is returned as it is.
+                    let existing = match &i.client {
+                        Client::GitHub(c) => c.repo(&http, &ex, o, n).await?,
+                        Client::GitLab(c) => c.repo(&http, &ex, o, n).await?,
+                    };
+                    if let Some(r) = existing {
+                        return Ok((r, false));
+                    }
+                    let personal = match personal {
+                        Some(false) => false,
+                        _ => {
+                            let (me, group) = match &i.client {
+                                Client::GitHub(c) => (c.user(&http, &ex).await?, "organization"),
+                                Client::GitLab(c) => (c.user(&http, &ex).await?, "group"),
+                            };
+                            personal_namespace(personal, &me.login, o, n, group)?
+                        }
+                    };
                     match &i.client {
-                        Client::GitHub(c) => c.create_repo(&i.http(&h), &ex, &req).await,
-                        Client::GitLab(c) => c.create_repo(&i.http(&h), &ex, &req).await,
+                        Client::GitHub(c) => c.create_repo(&http, &ex, &req, personal).await,
+                        Client::GitLab(c) => c.create_repo(&http, &ex, &req, personal).await,
                     }
                 })
                 .map_err(|e| perr("provider.create_repo", e))?;
