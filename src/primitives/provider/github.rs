@@ -144,11 +144,7 @@ impl GitHub {
 
     pub async fn repo(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str) -> PResult<Option<RepoInfo>> {
         let r = self.call(http, Method::GET, &format!("/repos/{}/{}", enc(o), enc(n)), None).await?;
-        match r.status {
-            404 => Ok(None),
-            _ if r.ok() => Ok(Some(repo_info(&r.json()))),
-            _ => Err(ex.error(&r)),
-        }
+        r.found(ex, repo_info)
     }
 
     /// Create a repository that does not exist yet (see `Provider::create_repo` in mod.rs), under

@@ -82,6 +82,15 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// A lookup's answer: `Some(read(body))`, `None` for 404, else the explained error.
+    pub fn found<T>(&self, ex: &Explain<'_>, read: impl Fn(&Value) -> T) -> PResult<Option<T>> {
+        match self.status {
+            404 => Ok(None),
+            _ if self.ok() => Ok(Some(read(&self.json()))),
+            _ => Err(ex.error(self)),
+        }
+    }
+
     fn ok(&self) -> bool {
         (200..300).contains(&self.status)
     }
