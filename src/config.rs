@@ -192,7 +192,7 @@ impl Default for Git {
     fn default() -> Self {
         Git {
             commit_to_main: false,
-            branch_pattern: "wego/add-{app}".into(),
+            branch_pattern: "wego/{cluster}/add-{app}".into(),
             author_name: "wego".into(),
             author_email: "wego@weave.works".into(),
             commit_message_template: "git/commit-message.j2".into(),
@@ -480,7 +480,7 @@ mod tests {
         assert_eq!(e.config.flux.namespace, "b");
         assert_eq!(e.config.flux.version, "2.1.0");
         assert_eq!(e.config.log_level, "warn");
-        assert_eq!(e.config.git.branch_pattern, "wego/add-{app}");
+        assert_eq!(e.config.git.branch_pattern, "wego/{cluster}/add-{app}");
         assert!(matches!(e.origins["flux.namespace"], Origin::Repo(_)));
         assert_eq!(e.origins["flux.version"], Origin::Env("WEGO_FLUX_VERSION".into()));
     }

@@ -290,7 +290,7 @@ fn config_precedence_flags_env_repo_user_defaults() {
     assert_eq!(v["flux"]["namespace"], "from-repo");
     assert_eq!(v["flux"]["registry"], "user.example/fluxcd");
     assert_eq!(v["logLevel"], "debug");
-    assert_eq!(v["git"]["branchPattern"], "wego/add-{app}", "default");
+    assert_eq!(v["git"]["branchPattern"], "wego/{cluster}/add-{app}", "default");
     let v = view(env.wego().env("WEGO_LOG_LEVEL", "warn"));
     assert_eq!(v["logLevel"], "warn");
     let v = view(env.wego().env("WEGO_LOG_LEVEL", "warn").args(["--log-level", "error"]));
@@ -453,7 +453,7 @@ fn use_repo_switches_overrides_and_config_to_a_checked_out_repo() {
         ],
     );
     let out = env.wego().args(["run", "use.rhai"]).cwd(here.path()).run().ok();
-    assert_eq!(out.stdout, "wego/add-{app}\nteam/{app}\nteam/{app}\nhello from the wego repo\n");
+    assert_eq!(out.stdout, "wego/{cluster}/add-{app}\nteam/{app}\nteam/{app}\nhello from the wego repo\n");
     write_files(here.path(), &[("wego-repo/.wego/config.yaml", &format!("{CFG}gti: {{}}\n"))]);
     let out = env.wego().args(["run", "use.rhai"]).cwd(here.path()).run().expect_code(1);
     assert!(out.stderr.contains("gti"), "{}", out.stderr);

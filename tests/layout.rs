@@ -51,20 +51,34 @@ fn layout_follows_the_wep() {
         paths,
         [
             ".wego/apps/chart-in-git/app.yaml",
+            ".wego/apps/chart-in-git/kustomization.yaml",
             ".wego/apps/podinfo/app.yaml",
+            ".wego/apps/podinfo/kustomization.yaml",
             ".wego/apps/redis/app.yaml",
+            ".wego/apps/redis/kustomization.yaml",
             ".wego/targets/prod/chart-in-git/chart-in-git-gitops-runtime.yaml",
+            ".wego/targets/prod/chart-in-git/kustomization.yaml",
+            ".wego/targets/prod/podinfo/kustomization.yaml",
             ".wego/targets/prod/podinfo/podinfo-gitops-runtime.yaml",
             ".wego/targets/prod/prod-gitops-runtime.yaml",
+            ".wego/targets/prod/redis/kustomization.yaml",
             ".wego/targets/prod/redis/redis-gitops-runtime.yaml",
         ]
     );
     let target = &files.iter().find(|(p, _)| p.ends_with("prod-gitops-runtime.yaml")).unwrap().1;
     let kinds: Vec<&str> = target.iter().map(|o| o["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["GitRepository", "Kustomization", "Kustomization"]);
+    // No Kustomization of all apps: a cluster gets only its own directory.
+    assert_eq!(kinds, ["GitRepository", "Kustomization"]);
     assert_eq!(target[0]["spec"]["ref"]["branch"], "main", "delivers from the default branch");
-    assert_eq!(target[1]["spec"]["path"], "./.wego/apps");
-    assert_eq!(target[2]["spec"]["path"], "./.wego/targets/prod");
+    assert_eq!(target[0]["metadata"]["annotations"]["wego.weave.works/cluster-uid"], "0f6f3c2e-uid");
+    assert_eq!(target[1]["spec"]["path"], "./.wego/targets/prod");
+    // An app's directory for the cluster: its App (from apps/, cluster-neutral) and its Flux
+    // objects, in the cluster's runtime namespace.
+    let k = &files.iter().find(|(p, _)| p.ends_with("prod/podinfo/kustomization.yaml")).unwrap().1[0];
+    assert_eq!(k["namespace"], "flux-system");
+    assert_eq!(k["resources"], serde_json::json!(["../../../../.wego/apps/podinfo", "podinfo-gitops-runtime.yaml"]));
+    let app = &files.iter().find(|(p, _)| p.ends_with("apps/podinfo/app.yaml")).unwrap().1[0];
+    assert!(app["spec"].get("cluster").is_none() && app["metadata"].get("namespace").is_none(), "{app}");
     let podinfo = &files.iter().find(|(p, _)| p.ends_with("podinfo-gitops-runtime.yaml")).unwrap().1;
     assert_eq!(podinfo[0]["spec"]["interval"], "1m");
     assert_eq!(podinfo[1]["spec"]["interval"], "5m");
@@ -87,6 +101,9 @@ fn every_object_validates_against_the_crd_schemas() {
     let (_repo, files) = render(&env);
     let mut checked = 0;
     for (path, objs) in &files {
+        if path.ends_with("kustomization.yaml") {
+            continue;
+        }
         for o in objs {
             let p = crds::problems(o, &crds, &app_crd);
             assert!(p.is_empty(), "{} in {} does not validate: {p:?}", o["kind"], path.display());
@@ -97,6 +114,13 @@ fn every_object_validates_against_the_crd_schemas() {
     let bad = serde_json::json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
         "metadata": {"name": "x"}, "spec": {"interval": "5m", "prune": "yes"}});
     assert!(crds::problems(&bad, &crds, &app_crd).len() >= 2);
-    // 3 Apps, the cluster's 3 runtime objects, and a source + a delivery object per app.
-    assert_eq!(checked, 3 + 3 + 3 * 2, "every object checked");
+    // 3 Apps, the cluster's 2 runtime objects, and a source + a delivery object per app.
+    assert_eq!(checked, 3 + 2 + 3 * 2, "every object checked");
+    // WEP-001's own App example is valid; an App that names no source is not.
+    let wep = serde_json::json!({"apiVersion": "wego.weave.works/v1alpha1", "kind": "App",
+        "metadata": {"name": "mywego"}, "spec": {"path": "/foo/bar", "gitURL": "https://github.com/myorg/foo.git"}});
+    assert!(crds::problems(&wep, &crds, &app_crd).is_empty());
+    let nowhere = serde_json::json!({"apiVersion": "wego.weave.works/v1alpha1", "kind": "App",
+        "metadata": {"name": "x"}, "spec": {"path": "./deploy"}});
+    assert!(!crds::problems(&nowhere, &crds, &app_crd).is_empty());
 }

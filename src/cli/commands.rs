@@ -130,9 +130,14 @@ pub struct AddArgs {
     /// SSH private key for git (default: ssh-agent, then ~/.ssh/id_*)
     #[arg(long, value_name = "FILE")]
     pub private_key: Option<String>,
-    /// The target cluster's name (default: the kube context's cluster, made DNS-safe)
+    /// The target cluster's name (default: the name recorded by the first add, else the kube
+    /// context's cluster, made DNS-safe)
     #[arg(long)]
     pub cluster: Option<String>,
+    /// known_hosts file with the git host's ssh key, for Flux's deploy-key Secret (default: the
+    /// keys the provider publishes, else ~/.ssh/known_hosts)
+    #[arg(long, value_name = "FILE")]
+    pub ssh_known_hosts: Option<String>,
     /// Show the files, objects and pull request it would make, and change nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -226,6 +226,7 @@ pub fn checkout(
     opts: &AuthOpts,
     branch: &str,
     create: bool,
+    fresh: bool,
 ) -> Result<Source, GitError> {
     let refname = format!("refs/heads/{branch}");
     if !git2::Branch::name_is_valid(branch)? {
@@ -240,6 +241,19 @@ pub fn checkout(
         repo.set_head(&refname)?;
         Ok(())
     };
+    if fresh {
+        // A branch started anew at the current commit, whatever a local or remote branch of the
+        // same name holds (a merged work branch kept on the remote, say); pushed with force.
+        let oid = repo.head().ok().and_then(|h| h.target());
+        match oid {
+            Some(oid) => {
+                repo.branch(branch, &repo.find_commit(oid)?, true)?;
+                repo.set_head(&refname)?;
+            }
+            None => repo.set_head(&refname)?,
+        }
+        return Ok(Source::Created);
+    }
     if let Ok(oid) = repo.refname_to_id(&refname) {
         switch(repo, oid)?;
         return Ok(Source::Local);

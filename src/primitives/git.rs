@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
 
@@ -121,22 +122,32 @@ fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
             if depth == 0 { "full".into() } else { depth.to_string() }
         ),
     );
-    let cloned = match remote::clone(&t, &auth, &dir, branch.as_deref(), depth) {
-        Ok(c) => c,
-        Err(e) => {
-            // Leave nothing half-cloned behind.
-            if temp.is_none() {
-                if existed {
-                    if let Ok(rd) = std::fs::read_dir(&dir) {
-                        for entry in rd.flatten() {
-                            let _ =
-                                std::fs::remove_dir_all(entry.path()).or_else(|_| std::fs::remove_file(entry.path()));
-                        }
-                    }
-                } else {
-                    let _ = std::fs::remove_dir_all(&dir);
+    // A repository the provider has just created can refuse clones for a moment.
+    let wait = Duration::from_secs(opt_int(opts, "wait_seconds").unwrap_or(0).clamp(0, 120) as u64);
+    let deadline = Instant::now() + wait;
+    // Leave nothing half-cloned behind.
+    let clean = || {
+        if existed || temp.is_some() {
+            if let Ok(rd) = std::fs::read_dir(&dir) {
+                for entry in rd.flatten() {
+                    let _ = std::fs::remove_dir_all(entry.path()).or_else(|_| std::fs::remove_file(entry.path()));
                 }
             }
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    };
+    let mut attempt = remote::clone(&t, &auth, &dir, branch.as_deref(), depth);
+    while attempt.is_err() && Instant::now() < deadline {
+        debug(h, &format!("{} is not ready yet; trying again", t.url.to_git()));
+        clean();
+        std::thread::sleep(Duration::from_millis(250));
+        attempt = remote::clone(&t, &auth, &dir, branch.as_deref(), depth);
+    }
+    let cloned = match attempt {
+        Ok(c) => c,
+        Err(e) => {
+            clean();
             return Err(err(P, e));
         }
     };
@@ -232,7 +243,7 @@ pub fn module(host: &Arc<Host>) -> Module {
     let auth_doc = "Auth options (any call that reaches a remote): `private_key` (ssh key file; default: ssh-agent, then ~/.ssh/id_*), `passphrase`, `known_hosts` (default: WEGO_KNOWN_HOSTS, else ~/.ssh/known_hosts). https tokens come from GITHUB_TOKEN / GITLAB_TOKEN (by the host's provider) or WEGO_GIT_TOKEN, through a credential callback: never in a URL, .git/config or a message.";
 
     let clone_doc = format!(
-        "Clone a repository and return a `Repo`. Options: `branch` (default: the remote's default branch; for an empty remote, the branch the first commit goes to, default `main`), `depth` (default 1, shallow; 0 for full history), `dir` (a new or empty directory inside the workspace; default: a temporary directory removed when the command ends).\n{auth_doc}\n\nErrors: authentication (names the variable to set), unknown ssh host key, unreachable or missing repository, missing branch, `dir` not empty.\n\nExample: `let repo = git::clone(\"https://github.com/org/fleet.git\", #{{ depth: 1 }});`"
+        "Clone a repository and return a `Repo`. Options: `branch` (default: the remote's default branch; for an empty remote, the branch the first commit goes to, default `main`), `depth` (default 1, shallow; 0 for full history), `dir` (a new or empty directory inside the workspace; default: a temporary directory removed when the command ends), `wait_seconds` (keep trying this long, at most 120, while the remote refuses: for a repository the provider has just created; default 0).\n{auth_doc}\n\nErrors: authentication (names the variable to set), unknown ssh host key, unreachable or missing repository, missing branch, `dir` not empty.\n\nExample: `let repo = git::clone(\"https://github.com/org/fleet.git\", #{{ depth: 1 }});`"
     );
     let h = host.clone();
     m.func("clone", &["url: &str", "options: Map", "Repo"], &clone_doc, move |u: &str, o: Map| clone(&h, u, &o));
@@ -313,7 +324,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         },
     );
 
-    let checkout_doc = "Switch to `branch`: the local branch, else the remote's branch of that name (fetched), else — with `#{create: true}` — a new branch at the current commit. Uncommitted changes are kept when they do not conflict. Returns `#{branch, sha, source}` with `source` `local`, `remote` or `created`. Options: `create`.\n\nErrors: no such branch (without `create`), conflicting uncommitted changes, invalid name, the remote is unreachable.\n\nExample: `repo.checkout(\"wego/add-podinfo\", #{ create: true });`";
+    let checkout_doc = "Switch to `branch`: the local branch, else the remote's branch of that name (fetched), else — with `#{create: true}` — a new branch at the current commit. Uncommitted changes are kept when they do not conflict. Returns `#{branch, sha, source}` with `source` `local`, `remote` or `created`. Options: `create`; `fresh` (start the branch anew at the current commit, ignoring any local or remote branch of that name — push it with `force`).\n\nErrors: no such branch (without `create`), conflicting uncommitted changes, invalid name, the remote is unreachable.\n\nExample: `repo.checkout(\"wego/add-podinfo\", #{ create: true });`";
     let h = host.clone();
     m.method(
         "checkout",
@@ -400,9 +411,15 @@ fn checkout(h: &Host, r: &Repo, branch: &str, opts: &Map) -> R<Map> {
     const P: &str = "repo.checkout";
     let repo = r.open(P)?;
     debug(h, &format!("checking out {branch} in {}", r.inner.dir.display()));
-    let src =
-        worktree::checkout(&repo, r.inner.target.as_ref(), &r.inner.auth, branch, super::opt_bool(opts, "create"))
-            .map_err(|e| err(P, e))?;
+    let src = worktree::checkout(
+        &repo,
+        r.inner.target.as_ref(),
+        &r.inner.auth,
+        branch,
+        super::opt_bool(opts, "create"),
+        super::opt_bool(opts, "fresh"),
+    )
+    .map_err(|e| err(P, e))?;
     let (_, sha) = worktree::head(&repo).map_err(|e| err(P, e))?;
     let source = match src {
         worktree::Source::Local => "local",
