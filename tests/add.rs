@@ -241,9 +241,9 @@ fn flux_build(w: &World, checkout: &Path, cluster: &str) -> Vec<Value> {
     for e in std::fs::read_dir(&dir).unwrap().flatten() {
         let p = e.path();
         let name = p.file_name().unwrap().to_string_lossy().to_string();
-        if p.is_dir() && p.join("kustomization.yaml").is_file() {
-            resources.push(name);
-        } else if p.is_file() && name.ends_with(".yaml") && name != "kustomization.yaml" {
+        let base = p.is_dir() && p.join("kustomization.yaml").is_file();
+        let manifest = p.is_file() && name.ends_with(".yaml") && name != "kustomization.yaml";
+        if base || manifest {
             resources.push(name);
         }
     }
@@ -941,29 +941,38 @@ fn without_the_runtime_add_stops_before_writing_anything() {
 
 #[test]
 fn the_first_add_from_nothing_is_gated_by_a_pull_request_and_reruns_converge() {
+    first_add_from_nothing("github");
+}
+
+#[test]
+fn the_first_add_from_nothing_on_gitlab_is_gated_by_a_merge_request_and_reruns_converge() {
+    first_add_from_nothing("gitlab");
+}
+
+fn first_add_from_nothing(flavor: &str) {
     let Some(c) = cluster() else { return };
-    let Some(w) = World::new(&c, "add-first") else { return };
-    let app = w.repo("github", "podinfo", false, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
+    let Some(w) = World::new(&c, &format!("add-first-{flavor}")) else { return };
+    let app = w.repo(flavor, "podinfo", false, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
     // Default flags: no wego repo given, none recorded, no --auto-merge.
     let add = ["add", "--url", &app.url, "--path", "deploy"];
     let out = w.wego().args(add).run().ok();
     let pr_url = out.stdout.trim().to_string();
-    assert!(pr_url.contains("/pull/"), "{out:?}");
-    assert!(w.fake_repo("github", "test-wego")["visibility"] == "private");
+    assert!(pr_url.contains(if flavor == "github" { "/pull/" } else { "/merge_requests/" }), "{out:?}");
+    let created = w.api_repo(flavor, "test-wego");
+    assert_eq!(created["visibility"], "private", "{created}");
     let fleet = Repo {
         url: String::new(),
-        remote: Remote { name: String::new(), path: w.f.srv.join("github").join(&w.org).join("test-wego.git") },
+        remote: Remote { name: String::new(), path: w.f.srv.join(flavor).join(&w.org).join("test-wego.git") },
     };
     // The default branch holds a base commit with the team config only; the app is in the PR.
-    assert_eq!(w.api_repo("github", "test-wego")["default_branch"], "main", "{}", fleet.refs());
+    assert_eq!(created["default_branch"], "main", "{}", fleet.refs());
     let (_d, main) = fleet.checkout("main");
     assert_eq!(files_under(&main), [".wego/config.yaml"]);
-    let prs = w.pulls("github", "test-wego");
+    let prs = w.pulls(flavor, "test-wego");
     assert_eq!(prs.len(), 1, "{prs:#?}");
-    assert_eq!(
-        (prs[0]["head"].as_str(), prs[0]["base"].as_str()),
-        (Some(work_branch("podinfo").as_str()), Some("main"))
-    );
+    let branch = work_branch("podinfo");
+    let (head, base) = if flavor == "github" { ("head", "base") } else { ("source_branch", "target_branch") };
+    assert_eq!((prs[0][head].as_str(), prs[0][base].as_str()), (Some(branch.as_str()), Some("main")), "{prs:#?}");
     // The cluster follows the default branch, never the work branch.
     assert_eq!(followed_branch(&w), "main");
 
@@ -972,25 +981,26 @@ fn the_first_add_from_nothing_is_gated_by_a_pull_request_and_reruns_converge() {
     let again = w.wego().args(add).run().ok();
     assert_eq!(again.stdout.trim(), pr_url);
     assert_eq!(fleet.refs(), refs);
-    assert_eq!(w.pulls("github", "test-wego").len(), 1);
+    assert_eq!(w.pulls(flavor, "test-wego").len(), 1);
     assert_eq!(followed_branch(&w), "main");
 
     // Merged: the default branch delivers the app; reruns (branch kept, then deleted) converge.
-    let number = prs[0]["number"].as_i64().unwrap();
-    let r = control(&w.f.github, "/_fake/merge", json!({"owner": w.org, "name": "test-wego", "number": number}));
+    let number = prs[0][if flavor == "github" { "number" } else { "iid" }].as_i64().unwrap();
+    let base_url = if flavor == "github" { &w.f.github } else { &w.f.gitlab };
+    let r = control(base_url, "/_fake/merge", json!({"owner": w.org, "name": "test-wego", "number": number}));
     assert!(r.status < 300, "{}", r.body);
     let (_m, merged) = fleet.checkout("main");
     assert!(merged.join(".wego/apps/podinfo/app.yaml").is_file());
     assert_deliverable(&w, &merged, "test");
     for delete_branch in [false, true] {
         if delete_branch {
-            git(&fleet.remote.path, &["branch", "-D", &work_branch("podinfo")]);
+            git(&fleet.remote.path, &["branch", "-D", &branch]);
         }
         let refs = fleet.refs();
         let out = w.wego().args(add).run().ok();
         assert!(out.stderr.contains("up to date"), "{}", out.stderr);
         assert_eq!(fleet.refs(), refs, "no new commit (branch deleted: {delete_branch})");
-        assert_eq!(w.pulls("github", "test-wego").len(), 1, "no new pull request");
+        assert_eq!(w.pulls(flavor, "test-wego").len(), 1, "no new pull request");
         assert_eq!(followed_branch(&w), "main");
     }
 }
