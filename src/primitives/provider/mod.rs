@@ -225,6 +225,10 @@ fn rate_limit_wait(r: &Resp) -> Option<Option<Duration>> {
     if let Some(d) = retry_after(r) {
         return Some(Some(d));
     }
+    // The reset time is the primary limit's: it applies only when that limit is used up.
+    if !remaining_zero {
+        return Some(None);
+    }
     let reset = r
         .header("x-ratelimit-reset")
         .or_else(|| r.header("ratelimit-reset"))
