@@ -128,6 +128,9 @@ pub struct ProviderHost {
     pub kind: String,
     /// API base URL, e.g. `https://github.example.com/api/v3`.
     pub api_url: String,
+    /// Allow a plain `http://` `apiUrl` for this host. Off by default: the API token would cross
+    /// the network in clear text, so wego refuses such a URL unless the user opts in here.
+    pub allow_http: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -385,8 +385,8 @@ mod tests {
     #[test]
     fn config_entries_pick_the_provider_and_strip_a_path_prefix() {
         let providers = vec![
-            ProviderHost { host: "git.corp".into(), kind: "gitlab".into(), api_url: String::new() },
-            ProviderHost { host: "127.0.0.1:8081/github".into(), kind: "github".into(), api_url: String::new() },
+            ProviderHost { host: "git.corp".into(), kind: "gitlab".into(), ..Default::default() },
+            ProviderHost { host: "127.0.0.1:8081/github".into(), kind: "github".into(), ..Default::default() },
         ];
         let r = describe("https://git.corp/a/b/c.git", &providers).unwrap();
         assert_eq!((r.provider.as_str(), r.owner.as_str(), r.repo.as_str()), ("gitlab", "a/b", "c"));

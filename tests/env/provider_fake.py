@@ -123,6 +123,92 @@ def diff_stats(gitdir, base, head):
         return 0, 0, 0, 0
 
 
+# Pushes reach the bare repos through git-up.sh's servers, not through the fake, so the
+# providers' push-time behaviour lives in hooks: post-receive logs each ref update (for the
+# settle window) and, like GitHub and GitLab, makes the first branch pushed to an empty
+# repository its default branch (HEAD) when HEAD names no existing branch.
+POST_RECEIVE = r"""#!/bin/sh
+# installed by provider_fake.py
+now=$(date +%s.%N)
+head=$(git symbolic-ref -q HEAD)
+first=
+while read old new ref; do
+  echo "$now $old $new $ref" >> fake-pushes
+  case $ref in refs/heads/*) [ "$new" = 0000000000000000000000000000000000000000 ] || first=${first:-$ref} ;; esac
+done
+if [ -n "$first" ] && ! git rev-parse -q --verify "$head" >/dev/null; then git symbolic-ref HEAD "$first"; fi
+exit 0
+"""
+# GitLab protects the default branch: no force-push, no deletion (docs: "Default branch" /
+# "Protected branches"); the messages are GitLab's.
+GITLAB_PRE_RECEIVE = r"""#!/bin/sh
+# installed by provider_fake.py (gitlab flavor)
+zero=0000000000000000000000000000000000000000
+head=$(git symbolic-ref -q HEAD)
+while read old new ref; do
+  [ "$ref" = "$head" ] || continue
+  git rev-parse -q --verify "$ref" >/dev/null || continue
+  if [ "$new" = $zero ]; then
+    echo "GitLab: You can only delete protected branches using the web interface." >&2; exit 1
+  fi
+  if [ "$old" != $zero ] && ! git merge-base --is-ancestor "$old" "$new"; then
+    echo "GitLab: You are not allowed to force push code to a protected branch on this project." >&2; exit 1
+  fi
+done
+exit 0
+"""
+
+
+def install_hooks(gitdir):
+    hooks = [('post-receive', POST_RECEIVE)] + ([('pre-receive', GITLAB_PRE_RECEIVE)] if ARGS.flavor == 'gitlab' else [])
+    os.makedirs(os.path.join(gitdir, 'hooks'), exist_ok=True)
+    for name, text in hooks:
+        f = os.path.join(gitdir, 'hooks', name)
+        with open(f, 'w') as fh:
+            fh.write(text)
+        os.chmod(f, 0o755)
+
+
+def head_branch(gitdir):
+    """The branch HEAD names (the default branch), or None."""
+    if not os.path.isdir(gitdir):
+        return None
+    r = git(gitdir, 'symbolic-ref', '-q', '--short', 'HEAD', check=False)
+    return r.stdout.strip() or None
+
+
+def settle_seconds():
+    return max(0.0, float(CONFIG['settle_ms'])) / 1000.0
+
+
+def just_created(gitdir, branch):
+    """Whether `branch` was created by a push less than the settle window ago (the API does not
+    see it yet: GitHub and GitLab update their caches asynchronously after a push)."""
+    win = settle_seconds()
+    f = os.path.join(gitdir, 'fake-pushes')
+    if win <= 0 or not os.path.exists(f):
+        return False
+    ref, now = f'refs/heads/{branch}', time.time()
+    try:
+        lines = open(f).read().splitlines()
+    except OSError:
+        return False
+    for line in reversed(lines):
+        parts = line.split(' ')
+        if len(parts) == 4 and parts[3] == ref:
+            try:
+                t = float(parts[0])
+            except ValueError:
+                return False
+            return now - t < win and set(parts[1]) == {'0'}
+    return False
+
+
+def api_rev(gitdir, branch):
+    """rev() as the API sees it: a branch pushed moments ago is not there yet."""
+    return None if just_created(gitdir, branch) else rev(gitdir, branch)
+
+
 def init_bare(gitdir, branch, auto_init, name):
     if os.path.exists(gitdir):
         shutil.rmtree(gitdir)   # the fake just "created" this repository: start empty
@@ -130,6 +216,7 @@ def init_bare(gitdir, branch, auto_init, name):
     subprocess.run(['git', 'init', '-q', '--bare', '-b', branch, gitdir], check=True, env=GIT_ENV, capture_output=True)
     git(gitdir, 'config', 'receive.denyNonFastForwards', 'false')
     git(gitdir, 'config', 'http.receivepack', 'true')
+    install_hooks(gitdir)
     if auto_init:
         blob = git(gitdir, 'hash-object', '-w', '--stdin', input=f'# {name}\n').stdout.strip()
         tree = git(gitdir, 'mktree', input=f'100644 blob {blob}\tREADME.md\n').stdout.strip()
@@ -209,6 +296,7 @@ class State:
         self.requests = []
         self.faults = []
         self.ids = {'user': 100, 'repo': 1000, 'pull': 5000, 'key': 7000}
+        self.current = None   # the API request's user while it is handled (under LOCK)
 
     def next_id(self, kind):
         self.ids[kind] += 1
@@ -216,9 +304,15 @@ class State:
 
 
 S = State()
+# Runtime settings (GET/POST /_fake/config). settle_ms: how long a new repository stays
+# unreachable and a newly pushed branch stays invisible to the API (0 disables).
+CONFIG = {'settle_ms': 300}
+# GitHub roles and GitLab access levels on one scale (GitLab's numbers).
+ROLES = {'read': 20, 'pull': 20, 'triage': 20, 'write': 30, 'push': 30, 'maintain': 40, 'admin': 50,
+         'guest': 10, 'reporter': 20, 'developer': 30, 'maintainer': 40, 'owner': 50}
 
 
-def add_account(login, typ='User', name=None, email=None, token=None, parent=None):
+def add_account(login, typ='User', name=None, email=None, token=None, parent=None, visibility=None):
     typ = {'user': 'User', 'org': 'Organization', 'organization': 'Organization', 'group': 'Organization'}.get(
         str(typ).lower(), 'User')
     full = f'{parent}/{login}' if parent else login
@@ -232,9 +326,43 @@ def add_account(login, typ='User', name=None, email=None, token=None, parent=Non
     # GitLab: a group's id is its namespace id; a user's namespace gets its own id (one counter: no clashes)
     a = dict(login=login, full_path=full, id=uid, ns_id=uid if typ == 'Organization' else S.next_id('user'),
              type=typ, name=name or login, email=email or f'{login}@users.noreply.invalid', token=token,
-             parent=parent, created_at=now_iso())
+             parent=parent, created_at=now_iso(), visibility=visibility or 'private',
+             # orgs/groups: members by lower login -> access level; the fake's own user owns them all
+             members={ARGS.user.lower(): 50} if typ == 'Organization' else {})
     S.accounts[k] = a
     return a
+
+
+def access_level(user, r):
+    """The user's access level to repository r (GitLab's scale), 0 for none. Owners of the
+    namespace (and members of the owning org/group, also of a parent group) have theirs;
+    collaborators theirs; anyone authenticated reads public (and GitLab internal) ones."""
+    if user is None:
+        return 50   # test control endpoints
+    lvl = 0
+    a = find_account(r['owner'])
+    while a is not None:
+        if a['full_path'].lower() == user['full_path'].lower():
+            lvl = max(lvl, 50)
+        lvl = max(lvl, a.get('members', {}).get(user['login'].lower(), 0))
+        a = find_account(a['parent']) if a.get('parent') else None
+    lvl = max(lvl, r.get('collaborators', {}).get(user['login'].lower(), 0))
+    if r['visibility'] in ('public', 'internal'):
+        lvl = max(lvl, 20)
+    return lvl
+
+
+def ns_level(user, a):
+    """The user's access level to a namespace (org/group or the user's own)."""
+    if user is None:
+        return 50
+    lvl = 0
+    while a is not None:
+        if a['full_path'].lower() == user['full_path'].lower():
+            lvl = 50
+        lvl = max(lvl, a.get('members', {}).get(user['login'].lower(), 0))
+        a = find_account(a['parent']) if a.get('parent') else None
+    return lvl
 
 
 def find_account(login):
@@ -245,8 +373,18 @@ def repo_gitdir(r):
     return os.path.join(ARGS.git_root, r['owner'], r['path'] + '.git')
 
 
+def repo_ready(r):
+    """A repository created through the API is unreachable (no bare repo, API 404) for the
+    settle window, as a new GitHub/GitLab repository briefly is."""
+    return time.time() >= r.get('ready_at', 0) and os.path.isdir(repo_gitdir(r))
+
+
+def default_branch(r):
+    return head_branch(repo_gitdir(r)) or r['default_branch']
+
+
 def create_repo(owner, name, private=True, visibility=None, default_branch='main', auto_init=False,
-                description=None, path=None):
+                description=None, path=None, settle=False, collaborators=None):
     a = find_account(owner)
     if a is None:
         a = add_account(owner)
@@ -254,14 +392,37 @@ def create_repo(owner, name, private=True, visibility=None, default_branch='main
     vis = visibility or ('private' if private else 'public')
     r = dict(id=S.next_id('repo'), owner=a['full_path'], name=name, path=path, description=description,
              visibility=vis, private=vis != 'public', default_branch=default_branch or 'main',
-             created_at=now_iso(), updated_at=now_iso(), pulls=[], keys=[])
-    init_bare(repo_gitdir(r), r['default_branch'], auto_init, name)
+             created_at=now_iso(), updated_at=now_iso(), pulls=[], keys=[],
+             collaborators={k.lower(): ROLES.get(str(v).lower(), 0) for k, v in (collaborators or {}).items()})
+    gd = repo_gitdir(r)
+    win = settle_seconds() if settle else 0
+    if win > 0:
+        # built aside and moved into place when the window ends: until then clone/push fail
+        tmp = gd + '.creating'
+        if os.path.exists(gd):
+            shutil.rmtree(gd)
+        init_bare(tmp, r['default_branch'], auto_init, name)
+        r['ready_at'] = time.time() + win
+        t = threading.Timer(win, lambda: os.path.isdir(tmp) and os.rename(tmp, gd))
+        t.daemon = True
+        t.start()
+    else:
+        init_bare(gd, r['default_branch'], auto_init, name)
     S.repos[(a['full_path'].lower(), path.lower())] = r
     return r
 
 
 def find_repo(owner, name):
     return S.repos.get(((owner or '').lower(), (name or '').lower()))
+
+
+def visible_repo(owner, name):
+    """The repository as the current API user sees it: None when it does not exist, is not
+    ready yet, or is private and the user has no access (both providers answer 404 then)."""
+    r = find_repo(owner, name)
+    if r is None or (S.current is not None and (not repo_ready(r) or access_level(S.current, r) < 10)):
+        return None
+    return r
 
 
 # ------------------------------------------------------------------------------------ handler
@@ -314,6 +475,27 @@ def gh_err(status, message, errors=None, doc=GH_DOCS):
 
 def gh_not_found():
     return gh_err(404, 'Not Found', doc='https://docs.github.com/rest')
+
+
+def ssh_url(path):
+    """scp-like `git@HOST:path.git` as GitHub (ssh_url) and GitLab (ssh_url_to_repo) write it when
+    git-up.sh serves that form (--ssh-scp-host), else the ssh:// URL of its port-12222 server."""
+    if ARGS.ssh_scp_host:
+        return f'git@{ARGS.ssh_scp_host}:{path}.git'
+    return f'{ARGS.ssh_base}/{path}.git'
+
+
+def host_keys():
+    """The test sshd's public host keys (`type base64`), from --ssh-host-key files."""
+    out = []
+    for f in ARGS.ssh_host_key or []:
+        try:
+            parts = open(f).read().split()
+        except OSError:
+            continue
+        if len(parts) >= 2:
+            out.append(f'{parts[0]} {parts[1]}')
+    return out
 
 
 class GitHub:
@@ -395,15 +577,15 @@ class GitHub:
              'notifications_url': f'{api}/notifications{{?since,all,participating}}', 'labels_url': f'{api}/labels{{/name}}',
              'releases_url': f'{api}/releases{{/id}}', 'deployments_url': f'{api}/deployments',
              'created_at': r['created_at'], 'updated_at': r['updated_at'], 'pushed_at': r['updated_at'],
-             'git_url': f'{ARGS.git_daemon_base}/{full}.git', 'ssh_url': f'{ARGS.ssh_base}/{full}.git',
+             'git_url': f'{ARGS.git_daemon_base}/{full}.git', 'ssh_url': ssh_url(full),
              'clone_url': f'{ARGS.git_http_base}/{full}.git', 'svn_url': f'{self.web}/{full}', 'homepage': None,
              'size': 0, 'stargazers_count': 0, 'watchers_count': 0, 'language': None, 'has_issues': True,
              'has_projects': True, 'has_downloads': True, 'has_wiki': True, 'has_pages': False, 'has_discussions': False,
              'forks_count': 0, 'mirror_url': None, 'archived': False, 'disabled': False, 'open_issues_count': opens,
              'license': None, 'allow_forking': True, 'is_template': False, 'web_commit_signoff_required': False,
              'topics': [], 'visibility': r['visibility'], 'forks': 0, 'open_issues': opens, 'watchers': 0,
-             'default_branch': r['default_branch'],
-             'permissions': {'admin': True, 'maintain': True, 'push': True, 'triage': True, 'pull': True},
+             'default_branch': default_branch(r),
+             'permissions': self.permissions(r),
              'temp_clone_token': '', 'allow_squash_merge': True, 'allow_merge_commit': True, 'allow_rebase_merge': True,
              'allow_auto_merge': False, 'delete_branch_on_merge': False, 'allow_update_branch': False,
              'use_squash_pr_title_as_default': False, 'squash_merge_commit_title': 'COMMIT_OR_PR_TITLE',
@@ -412,6 +594,10 @@ class GitHub:
         if a['type'] == 'Organization':
             d['organization'] = self.user(a)
         return d
+
+    def permissions(self, r):
+        lvl = access_level(S.current, r)
+        return {'admin': lvl >= 50, 'maintain': lvl >= 40, 'push': lvl >= 30, 'triage': lvl >= 20, 'pull': lvl >= 20}
 
     def pull(self, r, p):
         gd = repo_gitdir(r)
@@ -471,9 +657,13 @@ class GitHub:
                 'parents': [{'sha': s, 'url': f'{api}/commits/{s}', 'html_url': f'{web}/commit/{s}'} for s in c['parents']]}
 
     # ---- helpers
-    def get_repo(self, o, n):
-        r = find_repo(o, n)
-        if r is None:
+    def get_repo(self, o, n, need=10):
+        """The repository if the user may do what needs level `need`. GitHub answers 404, not
+        403, for a private repository the token cannot see and for admin-only resources
+        (deploy keys) a non-admin asks for (docs: "Troubleshooting the REST API", 404 for an
+        existing resource)."""
+        r = visible_repo(o, n)
+        if r is None or access_level(S.current, r) < need:
             raise gh_not_found()
         return r
 
@@ -525,7 +715,20 @@ class GitHub:
             ('GET', rf'/repos/{R}/{R}/keys/(\d+)', self.get_key),
             ('DELETE', rf'/repos/{R}/{R}/keys/(\d+)', self.delete_key),
             ('GET', rf'/repos/{R}/{R}/branches/(.+)', self.get_branch),
+            ('GET', r'/meta', self.meta),
         ]
+
+    def meta(self, req):
+        """GET /meta: the host keys of the git-up.sh sshd serving these repositories."""
+        keys = host_keys()
+        fps = {}
+        for k in keys:
+            t = k.split()[0]
+            name = {'ssh-ed25519': 'SHA256_ED25519', 'ssh-rsa': 'SHA256_RSA'}.get(t, 'SHA256_ECDSA')
+            fps[name] = key_fingerprints(k)[1].split(':', 1)[1]
+        return 200, {'verifiable_password_authentication': False, 'ssh_key_fingerprints': fps, 'ssh_keys': keys,
+                     'hooks': [], 'web': [], 'api': [], 'git': [], 'packages': [], 'pages': [], 'importer': [],
+                     'actions': [], 'dependabot': [], 'domains': {}}
 
     def get_user(self, req):
         return 200, dict(self.user(req.user, full=True, private=True))
@@ -555,7 +758,7 @@ class GitHub:
                            'message': 'name already exists on this account'}], doc)
         vis = b.get('visibility') or ('private' if truthy(b.get('private')) else 'public')
         r = create_repo(owner_acct['full_path'], name, visibility=vis, auto_init=truthy(b.get('auto_init')),
-                        description=b.get('description'))
+                        description=b.get('description'), settle=True)
         d = self.repo(r)
         return 201, d, {'Location': d['url']}
 
@@ -566,6 +769,9 @@ class GitHub:
         a = find_account(org)
         if a is None or a['type'] != 'Organization':
             raise gh_not_found()
+        if ns_level(req.user, a) < 30:
+            raise gh_err(403, 'You need admin access to the organization before adding a repository to it.',
+                         doc='https://docs.github.com/rest/repos/repos#create-an-organization-repository')
         return self._create(req, a, 'https://docs.github.com/rest/repos/repos#create-an-organization-repository')
 
     def get_repo_h(self, req, o, n):
@@ -612,6 +818,10 @@ class GitHub:
             raise gh_err(422, 'Validation Failed', [{'resource': 'PullRequest', 'field': 'base', 'code': 'invalid'}], doc)
         if hsha is None:
             raise gh_err(422, 'Validation Failed', [{'resource': 'PullRequest', 'field': 'head', 'code': 'invalid'}], doc)
+        if just_created(gd, hb):
+            # right after a push GitHub often has not seen the branch's commits yet
+            raise gh_err(422, 'Validation Failed', [{'resource': 'PullRequest', 'code': 'custom',
+                                                     'message': f'No commits between {base} and {hb}'}], doc)
         for p in r['pulls']:
             if p['state'] == 'open' and p['head'] == hb and p['base'] == base and p['head_owner'].lower() == ho.lower():
                 raise gh_err(422, 'Validation Failed', [{'resource': 'PullRequest', 'code': 'custom',
@@ -670,6 +880,9 @@ class GitHub:
 
     def merge_pull(self, req, o, n, num):
         r = self.get_repo(o, n)
+        if access_level(req.user, r) < 30:
+            raise gh_err(403, 'Must have admin rights to Repository.',
+                         doc='https://docs.github.com/rest/pulls/pulls#merge-a-pull-request')
         p = self.get_pull(r, num)
         b = req.body if isinstance(req.body, dict) else {}
         if b.get('sha') and b['sha'] != rev(repo_gitdir(r), p['head']):
@@ -678,12 +891,12 @@ class GitHub:
         return 200, {'sha': sha, 'merged': True, 'message': 'Pull Request successfully merged'}
 
     def list_keys(self, req, o, n):
-        r = self.get_repo(o, n)
+        r = self.get_repo(o, n, need=50)
         chunk, hdrs = paginate(req, r['keys'], 30)
         return 200, [self.key(r, k) for k in chunk], hdrs
 
     def create_key(self, req, o, n):
-        r = self.get_repo(o, n)
+        r = self.get_repo(o, n, need=50)
         doc = 'https://docs.github.com/rest/deploy-keys/deploy-keys#create-a-deploy-key'
         b = req.body if isinstance(req.body, dict) else {}
         key = b.get('key')
@@ -711,18 +924,18 @@ class GitHub:
         raise gh_not_found()
 
     def get_key(self, req, o, n, kid):
-        r = self.get_repo(o, n)
+        r = self.get_repo(o, n, need=50)
         return 200, self.key(r, self._find_key(r, kid))
 
     def delete_key(self, req, o, n, kid):
-        r = self.get_repo(o, n)
+        r = self.get_repo(o, n, need=50)
         r['keys'].remove(self._find_key(r, kid))
         return 204, None
 
     def get_branch(self, req, o, n, branch):
         r = self.get_repo(o, n)
         branch = unquote(branch)
-        sha = rev(repo_gitdir(r), branch)
+        sha = api_rev(repo_gitdir(r), branch)
         if sha is None:
             raise gh_err(404, 'Branch not found', doc='https://docs.github.com/rest/branches/branches#get-a-branch')
         api = f'{self.api}/repos/{r["owner"]}/{r["name"]}/branches/{quote(branch, safe="")}'
@@ -794,7 +1007,8 @@ class GitLab:
         parent = find_account(a['parent']) if a.get('parent') else None
         full_name = ' / '.join(x for x in [self._full_name(parent) if parent else None, a['name']] if x)
         return {'id': a['ns_id'], 'web_url': f'{self.web}/groups/{a["full_path"]}', 'name': a['name'],
-                'path': a['login'], 'description': '', 'visibility': 'private', 'share_with_group_lock': False,
+                'path': a['login'], 'description': '', 'visibility': a.get('visibility', 'private'),
+                'share_with_group_lock': False,
                 'require_two_factor_authentication': False, 'two_factor_grace_period': 48,
                 'project_creation_level': 'developer', 'auto_devops_enabled': None, 'subgroup_creation_level': 'maintainer',
                 'emails_disabled': False, 'emails_enabled': True, 'mentions_disabled': None, 'lfs_enabled': True,
@@ -815,8 +1029,8 @@ class GitLab:
         d = {'id': r['id'], 'description': r['description'], 'description_html': '', 'name': r['name'],
              'name_with_namespace': f'{self._full_name(a)} / {r["name"]}', 'path': r['path'],
              'path_with_namespace': pwn, 'created_at': r['created_at'], 'updated_at': r['updated_at'],
-             'default_branch': r['default_branch'], 'tag_list': [], 'topics': [],
-             'ssh_url_to_repo': f'{ARGS.ssh_base}/{pwn}.git', 'http_url_to_repo': f'{ARGS.git_http_base}/{pwn}.git',
+             'default_branch': default_branch(r), 'tag_list': [], 'topics': [],
+             'ssh_url_to_repo': ssh_url(pwn), 'http_url_to_repo': f'{ARGS.git_http_base}/{pwn}.git',
              'web_url': f'{self.web}/{pwn}', 'readme_url': None, 'forks_count': 0, 'avatar_url': None, 'star_count': 0,
              'last_activity_at': r['updated_at'], 'visibility': r['visibility'], 'namespace': self.namespace(a),
              'container_registry_image_prefix': f'registry.invalid/{pwn}',
@@ -841,8 +1055,9 @@ class GitLab:
              'remove_source_branch_after_merge': True, 'printing_merge_request_link_enabled': True,
              'merge_method': 'merge', 'squash_option': 'default_off', 'auto_devops_enabled': False,
              'auto_devops_deploy_strategy': 'continuous', 'autoclose_referenced_issues': True,
-             'keep_latest_artifact': True, 'permissions': {'project_access': {'access_level': 50, 'notification_level': 3},
-                                                           'group_access': None}}
+             'keep_latest_artifact': True,
+             'permissions': {'project_access': {'access_level': access_level(S.current, r), 'notification_level': 3},
+                             'group_access': None}}
         if a['type'] != 'Organization':
             d['owner'] = self.user_basic(a)
         return d
@@ -892,8 +1107,8 @@ class GitLab:
         c = commit_info(repo_gitdir(r), sha)
         pwn = f'{r["owner"]}/{r["path"]}'
         title = c['message'].split('\n', 1)[0]
-        return {'name': name, 'merged': False, 'protected': name == r['default_branch'],
-                'default': name == r['default_branch'], 'developers_can_push': False, 'developers_can_merge': False,
+        return {'name': name, 'merged': False, 'protected': name == default_branch(r),
+                'default': name == default_branch(r), 'developers_can_push': False, 'developers_can_merge': False,
                 'can_push': True, 'web_url': f'{self.web}/{pwn}/-/tree/{name}',
                 'commit': {'id': sha, 'short_id': sha[:8], 'created_at': c['committer_date'], 'parent_ids': c['parents'],
                            'title': title, 'message': c['message'] + '\n', 'author_name': c['author_name'],
@@ -903,23 +1118,32 @@ class GitLab:
                            'web_url': f'{self.web}/{pwn}/-/commit/{sha}'}}
 
     # ---- helpers
-    def get_project(self, pid):
+    def get_project(self, pid, need=10):
+        """The project if the user may do what needs access level `need`: 404 when it cannot
+        see it (private, or not ready yet), 403 when it sees it without enough rights (GitLab:
+        deploy keys need Maintainer; merge requests Developer)."""
         pid = unquote(pid)
+        r = None
         if pid.isdigit():
-            for r in S.repos.values():
-                if r['id'] == int(pid):
-                    return r
+            r = next((x for x in S.repos.values() if x['id'] == int(pid)), None)
+            r = r and visible_repo(r['owner'], r['path'])
         else:
             o, _, n = pid.rpartition('/')
-            r = find_repo(o, n)
-            if r:
-                return r
-        raise gl_err(404, '404 Project Not Found')
+            r = visible_repo(o, n)
+        if r is None:
+            raise gl_err(404, '404 Project Not Found')
+        if access_level(S.current, r) < need:
+            raise gl_err(403, '403 Forbidden')
+        return r
 
     def find_ns(self, nid):
+        """A namespace the user can see (private groups only to members)."""
         nid = unquote(str(nid))
         for a in S.accounts.values():
             if (nid.isdigit() and a['ns_id'] == int(nid)) or a['full_path'].lower() == nid.lower():
+                if a['type'] == 'Organization' and a.get('visibility', 'private') == 'private' \
+                        and ns_level(S.current, a) < 10:
+                    return None
                 return a
         return None
 
@@ -993,7 +1217,8 @@ class GitLab:
     def list_namespaces(self, req):
         search = (req.query.get('search') or '').lower()
         ns = [a for a in S.accounts.values()
-              if (a['type'] == 'Organization' or a is req.user) and search in a['full_path'].lower()]
+              if ((a['type'] == 'Organization' and self.find_ns(a['full_path']) is not None) or a is req.user)
+              and search in a['full_path'].lower()]
         ns.sort(key=lambda a: a['ns_id'])
         chunk, hdrs = paginate(req, ns, 20)
         return 200, [self.namespace(a) for a in chunk], hdrs
@@ -1027,9 +1252,20 @@ class GitLab:
         vis = req.param('visibility') or 'private'
         if vis not in ('private', 'internal', 'public'):
             raise gl_err(400, 'visibility does not have a valid value')
+        if ns is not req.user and ns_level(req.user, ns) < 30:   # project_creation_level: developer
+            raise gl_err(403, '403 Forbidden')
+        # A project cannot be more visible than its group (or any ancestor group).
+        order = ['private', 'internal', 'public']
+        g = ns if ns['type'] == 'Organization' else None
+        while g is not None:
+            gv = g.get('visibility', 'private')
+            if order.index(vis) > order.index(gv):
+                raise ApiError(400, {'message': {'visibility_level': [f'{vis} is not allowed in a {gv} group.']}})
+            g = find_account(g['parent']) if g.get('parent') else None
         r = create_repo(ns['full_path'], name, visibility=vis, path=path,
                         default_branch=req.param('default_branch') or 'main',
-                        auto_init=truthy(req.param('initialize_with_readme')), description=req.param('description'))
+                        auto_init=truthy(req.param('initialize_with_readme')), description=req.param('description'),
+                        settle=True)
         r['creator_id'] = req.user['id']
         return 201, self.project(r)
 
@@ -1047,7 +1283,7 @@ class GitLab:
         return 200, [self.mr(r, m) for m in chunk], hdrs
 
     def create_mr(self, req, pid):
-        r = self.get_project(pid)
+        r = self.get_project(pid, need=30)
         src, tgt, title = req.param('source_branch'), req.param('target_branch'), req.param('title')
         missing = [n for n, v in (('source_branch', src), ('target_branch', tgt), ('title', title)) if not v]
         if missing:
@@ -1055,9 +1291,9 @@ class GitLab:
         if src == tgt:
             raise gl_err(422, ["You can't use same project/branch for source and target"])
         gd = repo_gitdir(r)
-        sha, base_sha = rev(gd, src), rev(gd, tgt)
-        for m in r['pulls']:
-            if m['state'] == 'opened' and m['source_branch'] == src:
+        sha, base_sha = api_rev(gd, src), rev(gd, tgt)
+        for m in r['pulls']:   # GitLab: one open MR per (project, source branch, target branch)
+            if m['state'] == 'opened' and m['source_branch'] == src and m['target_branch'] == tgt:
                 raise gl_err(409, [f'Another open merge request already exists for this source branch: !{m["iid"]}'])
         if sha is None:
             raise gl_err(409, [f'Source branch "{src}" does not exist'])
@@ -1087,7 +1323,8 @@ class GitLab:
                      sha=rev(gd, m['source_branch']) or m['sha'], base_sha=rev(gd, m['target_branch']) or m['base_sha'])
         elif ev == 'reopen' and m['state'] == 'closed':
             for o in r['pulls']:
-                if o is not m and o['state'] == 'opened' and o['source_branch'] == m['source_branch']:
+                if o is not m and o['state'] == 'opened' and o['source_branch'] == m['source_branch'] \
+                        and o['target_branch'] == m['target_branch']:
                     raise gl_err(409, [f'Another open merge request already exists for this source branch: !{o["iid"]}'])
             m.update(state='opened', closed_at=None, closed_by=None)
         for f in ('title', 'description', 'target_branch'):
@@ -1102,8 +1339,10 @@ class GitLab:
         return 200, self.mr(r, m)
 
     def merge_mr(self, req, pid, iid):
-        r = self.get_project(pid)
+        r = self.get_project(pid, need=30)
         m = self.get_mr(r, iid)
+        if m['target_branch'] == default_branch(r) and access_level(req.user, r) < 40:
+            raise gl_err(403, '403 Forbidden')   # the default branch is protected: Maintainers merge
         if req.param('sha') and req.param('sha') != rev(repo_gitdir(r), m['source_branch']):
             raise gl_err(409, 'SHA does not match HEAD of source branch')
         sq = req.param('squash')
@@ -1113,12 +1352,12 @@ class GitLab:
         return 200, self.mr(r, m)
 
     def list_keys(self, req, pid):
-        r = self.get_project(pid)
+        r = self.get_project(pid, need=40)
         chunk, hdrs = paginate(req, r['keys'], 20)
         return 200, [self.key(k, k['can_push']) for k in chunk], hdrs
 
     def create_key(self, req, pid):
-        r = self.get_project(pid)
+        r = self.get_project(pid, need=40)
         key, title = req.param('key'), req.param('title')
         missing = [n for n, v in (('key', key), ('title', title)) if not v]
         if missing:
@@ -1130,10 +1369,14 @@ class GitLab:
         for k in r['keys']:   # already enabled on this project: GitLab answers 201 with the existing key
             if k['key'] == nk:
                 return 201, self.key(k, k['can_push'])
+        # GitLab: a key already on another project is joined to this one only when that project
+        # is accessible to the same user; else the fingerprint is taken.
         existing = None
         for other in S.repos.values():
             for k in other['keys']:
                 if k['key'] == nk:
+                    if access_level(req.user, other) < 40:
+                        raise ApiError(400, {'message': {'fingerprint_sha256': ['has already been taken']}})
                     existing = k
         k = dict(id=existing['id'] if existing else S.next_id('key'), key=nk, title=existing['title'] if existing else title,
                  fingerprint=fps[0], fingerprint_sha256=fps[1], created_at=existing['created_at'] if existing else now_iso(ms=True),
@@ -1148,19 +1391,19 @@ class GitLab:
         raise gl_err(404, '404 Deploy Key Not Found')
 
     def get_key(self, req, pid, kid):
-        r = self.get_project(pid)
+        r = self.get_project(pid, need=40)
         k = self._find_key(r, kid)
         return 200, self.key(k, k['can_push'])
 
     def delete_key(self, req, pid, kid):
-        r = self.get_project(pid)
+        r = self.get_project(pid, need=40)
         r['keys'].remove(self._find_key(r, kid))
         return 204, None
 
     def get_branch(self, req, pid, branch):
         r = self.get_project(pid)
         branch = unquote(branch)
-        sha = rev(repo_gitdir(r), branch)
+        sha = api_rev(repo_gitdir(r), branch)
         if sha is None:
             raise gl_err(404, '404 Branch Not Found')
         return 200, self.branch(r, branch, sha)
@@ -1312,26 +1555,34 @@ class Handler(BaseHTTPRequestHandler):
             present, tok = True, self.headers.get('PRIVATE-TOKEN').strip()
         with LOCK:
             user = token_user(tok)
-            if user is None:
+            public = ARGS.flavor == 'github' and path == '/meta'   # GET /meta needs no token
+            if user is None and not (public and not present):
                 raise prov.auth_error(present)
-            if isinstance(body, dict) and '__invalid_json__' in body:
-                raise (gh_err(400, 'Problems parsing JSON') if ARGS.flavor == 'github'
-                       else ApiError(400, {'error': 'The provided content-type is not supported / invalid JSON'}))
-            req = Req(self.command, path, query, body, self.headers, self._base())
-            req.raw_path = urlsplit(self.path).path
-            req.user = user
-            path_matched = False
-            for method, rx, fn in ROUTES:
-                m = re.fullmatch(rx, path)
-                if m:
-                    path_matched = True
-                    if method == self.command:
-                        res = fn(req, *[unquote(g) if fn.__name__ not in ('get_branch',) else g for g in m.groups()])
-                        status, resp = res[0], res[1]
-                        return status, resp, (res[2] if len(res) > 2 else {})
-            if path_matched and ARGS.flavor == 'github':
-                raise gh_err(404, 'Not Found')
-            raise prov.not_found_route()
+            S.current = user
+            try:
+                return self._route(prov, path, query, body, user)
+            finally:
+                S.current = None
+
+    def _route(self, prov, path, query, body, user):
+        if isinstance(body, dict) and '__invalid_json__' in body:
+            raise (gh_err(400, 'Problems parsing JSON') if ARGS.flavor == 'github'
+                   else ApiError(400, {'error': 'The provided content-type is not supported / invalid JSON'}))
+        req = Req(self.command, path, query, body, self.headers, self._base())
+        req.raw_path = urlsplit(self.path).path
+        req.user = user
+        path_matched = False
+        for method, rx, fn in ROUTES:
+            m = re.fullmatch(rx, path)
+            if m:
+                path_matched = True
+                if method == self.command:
+                    res = fn(req, *[unquote(g) if fn.__name__ not in ('get_branch',) else g for g in m.groups()])
+                    status, resp = res[0], res[1]
+                    return status, resp, (res[2] if len(res) > 2 else {})
+        if path_matched and ARGS.flavor == 'github':
+            raise gh_err(404, 'Not Found')
+        raise prov.not_found_route()
 
     def _fake(self, path, query, body):
         b = body if isinstance(body, dict) else {}
@@ -1356,12 +1607,34 @@ class Handler(BaseHTTPRequestHandler):
                     S.faults.append(f)
                 return 201, S.faults
             return 200, S.faults
+        if path == '/_fake/config':
+            if m == 'POST':
+                if 'settle_ms' in b:
+                    CONFIG['settle_ms'] = max(0, int(b['settle_ms']))
+            return 200, CONFIG
         if path == '/_fake/state':
             return 200, {'flavor': ARGS.flavor, 'accounts': list(S.accounts.values()), 'repos': list(S.repos.values())}
         if path == '/_fake/users' and m == 'POST':
             if not b.get('login'):
                 raise ApiError(400, {'message': 'login required'})
-            a = add_account(b['login'], b.get('type', 'User'), b.get('name'), b.get('email'), b.get('token'), b.get('parent'))
+            a = add_account(b['login'], b.get('type', 'User'), b.get('name'), b.get('email'), b.get('token'), b.get('parent'),
+                            b.get('visibility'))
+            if b.get('visibility'):
+                a['visibility'] = b['visibility']
+            # "access": {"owner/name" (a repository) or "org" (an org/group): "write"|"developer"|...}
+            for target, role in (b.get('access') or {}).items():
+                lvl = ROLES.get(str(role).lower())
+                if lvl is None:
+                    raise ApiError(400, {'message': f'unknown role {role}; use one of {sorted(ROLES)}'})
+                o, _, n = target.rpartition('/')
+                r = find_repo(o, n) if o else None
+                g = find_account(target)
+                if r is not None:
+                    r['collaborators'][a['login'].lower()] = lvl
+                elif g is not None and g['type'] == 'Organization':
+                    g['members'][a['login'].lower()] = lvl
+                else:
+                    raise ApiError(404, {'message': f'no repository or org/group {target}'})
             return 201, a
         if path == '/_fake/repos' and m == 'POST':
             if not b.get('owner') or not b.get('name'):
@@ -1373,7 +1646,8 @@ class Handler(BaseHTTPRequestHandler):
                 add_account(b['owner'], b.get('owner_type', 'User'))
             vis = b.get('visibility') or ('public' if b.get('private') is False else 'private')
             r = create_repo(b['owner'], b['name'], visibility=vis, default_branch=b.get('default_branch') or 'main',
-                            auto_init=truthy(b.get('auto_init')), description=b.get('description'), path=b.get('path'))
+                            auto_init=truthy(b.get('auto_init')), description=b.get('description'), path=b.get('path'),
+                            collaborators=b.get('collaborators'))
             return 201, PROVIDER.repo(r) if ARGS.flavor == 'github' else PROVIDER.project(r)
         if path == '/_fake/merge' and m == 'POST':
             return 200, PROVIDER.fake_merge(b)
@@ -1429,9 +1703,16 @@ def main():
     p.add_argument('--token', required=True)
     p.add_argument('--user', default='wego-tester', help='login of the user the token belongs to')
     p.add_argument('--web-base', default=None, help='base of html_url/web_url (default: this server)')
+    p.add_argument('--ssh-scp-host', default=None,
+                   help='ssh URLs as git@HOST:OWNER/NAME.git (git-up.sh\'s port-22 sshd for this flavor)')
+    p.add_argument('--ssh-host-key', action='append', default=[],
+                   help='public host key file of the test sshd, published by GitHub GET /meta (repeatable)')
+    p.add_argument('--settle-ms', type=int, default=int(os.environ.get('FAKE_SETTLE_MS', '300')),
+                   help='new repos unreachable / new branches invisible to the API for this long (0: off)')
     p.add_argument('-v', '--verbose', action='store_true')
     ARGS = p.parse_args()
     ARGS.git_root = os.path.abspath(ARGS.git_root)
+    CONFIG['settle_ms'] = max(0, ARGS.settle_ms)
     for f in ('git_http_base', 'ssh_base'):
         setattr(ARGS, f, getattr(ARGS, f).rstrip('/'))
     ARGS.api_base = f'http://{ARGS.host}:{ARGS.port}'

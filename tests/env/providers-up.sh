@@ -8,7 +8,8 @@
 # served by tests/env/git-up.sh (start it too for clone/push over http/git/ssh).
 # Env: GIT_DIR_ROOT (/var/tmp/wego-git), GITHUB_FAKE_PORT, GITLAB_FAKE_PORT, PRISM_PORT, FAKE_TOKEN (wego-fake-token),
 #      FAKE_USER (wego-tester), HTTP_PORT/DAEMON_PORT/SSH_PORT (as git-up.sh), WITH_PRISM (1; 0 skips Prism),
-#      PRISM_TIMEOUT (seconds to wait for Prism, 300).
+#      PRISM_TIMEOUT (seconds to wait for Prism, 300), FAKE_SETTLE_MS (300: how long a new repo is unreachable and a
+#      newly pushed branch invisible to the fakes' API; 0 disables; also POST /_fake/config {"settle_ms": N}).
 # Writes $GIT_DIR_ROOT/providers.env (sourceable exports) and pid files $GIT_DIR_ROOT/{github-fake,gitlab-fake,prism}.pid.
 # Stop with tests/env/providers-down.sh.
 set -euo pipefail
@@ -17,7 +18,7 @@ ROOT=${GIT_DIR_ROOT:-/var/tmp/wego-git}
 GITHUB_FAKE_PORT=${GITHUB_FAKE_PORT:-18091}; GITLAB_FAKE_PORT=${GITLAB_FAKE_PORT:-18092}; PRISM_PORT=${PRISM_PORT:-18093}
 HTTP_PORT=${HTTP_PORT:-18081}; DAEMON_PORT=${DAEMON_PORT:-19418}; SSH_PORT=${SSH_PORT:-12222}
 FAKE_TOKEN=${FAKE_TOKEN:-wego-fake-token}; FAKE_USER=${FAKE_USER:-wego-tester}
-WITH_PRISM=${WITH_PRISM:-1}; PRISM_TIMEOUT=${PRISM_TIMEOUT:-300}
+WITH_PRISM=${WITH_PRISM:-1}; PRISM_TIMEOUT=${PRISM_TIMEOUT:-300}; FAKE_SETTLE_MS=${FAKE_SETTLE_MS:-300}
 "$HERE/providers-down.sh" >/dev/null 2>&1 || true
 mkdir -p "$ROOT"
 wait_http() {  # url timeout_s name pidfile -> waits for any HTTP answer
@@ -30,13 +31,20 @@ wait_http() {  # url timeout_s name pidfile -> waits for any HTTP answer
     sleep 0.2
   done
 }
+# git-up.sh's scp-like sshd addresses and host key (git.env), for ssh_url and GitHub's GET /meta
+WEGO_TEST_SCP_GITHUB=; WEGO_TEST_SCP_GITLAB=; WEGO_TEST_SSH_HOST_KEY=
+[ -f "$ROOT/git.env" ] && . "$ROOT/git.env"
 for flavor in github gitlab; do
-  port=$GITHUB_FAKE_PORT; [ $flavor = gitlab ] && port=$GITLAB_FAKE_PORT
+  port=$GITHUB_FAKE_PORT; scp=${WEGO_TEST_SCP_GITHUB#git@}
+  [ $flavor = gitlab ] && { port=$GITLAB_FAKE_PORT; scp=${WEGO_TEST_SCP_GITLAB#git@}; }
+  extra=()
+  [ -n "$scp" ] && extra+=(--ssh-scp-host "$scp")
+  [ -n "$WEGO_TEST_SSH_HOST_KEY" ] && extra+=(--ssh-host-key "$WEGO_TEST_SSH_HOST_KEY")
   rm -rf "$ROOT/srv/$flavor" && mkdir -p "$ROOT/srv/$flavor"   # state is in memory: start with no repos on disk either
   python3 "$HERE/provider_fake.py" --flavor $flavor --port $port --token "$FAKE_TOKEN" --user "$FAKE_USER" \
     --git-root "$ROOT/srv/$flavor" --git-http-base "http://127.0.0.1:$HTTP_PORT/$flavor" \
     --git-daemon-base "git://127.0.0.1:$DAEMON_PORT/$flavor" --ssh-base "ssh://$(id -un)@127.0.0.1:$SSH_PORT$ROOT/srv/$flavor" \
-    >"$ROOT/$flavor-fake.log" 2>&1 & echo $! > "$ROOT/$flavor-fake.pid"
+    --settle-ms "$FAKE_SETTLE_MS" "${extra[@]}" >"$ROOT/$flavor-fake.log" 2>&1 & echo $! > "$ROOT/$flavor-fake.pid"
 done
 wait_http "http://127.0.0.1:$GITHUB_FAKE_PORT/_fake/health" 30 github-fake "$ROOT/github-fake.pid"
 wait_http "http://127.0.0.1:$GITLAB_FAKE_PORT/_fake/health" 30 gitlab-fake "$ROOT/gitlab-fake.pid"
@@ -47,6 +55,7 @@ export WEGO_TEST_GITLAB_HOST=127.0.0.1:$GITLAB_FAKE_PORT
 export WEGO_TEST_PROVIDER_TOKEN=$FAKE_TOKEN
 export WEGO_TEST_PROVIDER_USER=$FAKE_USER
 export WEGO_TEST_GIT_SRV=$ROOT/srv
+export WEGO_TEST_SETTLE_MS=$FAKE_SETTLE_MS
 ENV
 if [ "$WITH_PRISM" = 1 ]; then
   SPEC=node_modules/@octokit/openapi/generated/api.github.com.json

@@ -112,7 +112,10 @@ def start_fake(flavor, ctx):
         ['python3', os.path.join(HERE, 'provider_fake.py'), '--flavor', flavor, '--port', str(port), '--token', TOKEN,
          '--user', USER, '--git-root', srv, '--git-http-base', f'http://127.0.0.1:{ctx["HTTP_PORT"]}/{flavor}',
          '--git-daemon-base', f'git://127.0.0.1:{ctx["DAEMON_PORT"]}/{flavor}',
-         '--ssh-base', f'ssh://{pwd.getpwuid(os.getuid()).pw_name}@127.0.0.1:{ctx["SSH_PORT"]}{srv}'],
+         '--ssh-base', f'ssh://{pwd.getpwuid(os.getuid()).pw_name}@127.0.0.1:{ctx["SSH_PORT"]}{srv}',
+         *(['--ssh-scp-host', ctx['env'][f'WEGO_TEST_SCP_{flavor.upper()}'].split('@', 1)[1]]
+           if ctx['env'].get(f'WEGO_TEST_SCP_{flavor.upper()}') else []),
+         *(['--ssh-host-key', ctx['env']['WEGO_TEST_SSH_HOST_KEY']] if ctx['env'].get('WEGO_TEST_SSH_HOST_KEY') else [])],
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, f'{flavor}.log'), 'w'))
     assert wait_http(f'http://127.0.0.1:{port}/_fake/health', 20, proc), f'{flavor} fake did not start'
     return proc, f'http://127.0.0.1:{port}', srv
@@ -121,6 +124,9 @@ def start_fake(flavor, ctx):
 @pytest.fixture(scope='session')
 def gh(env_root):
     proc, base, srv = start_fake('github', env_root)
+    # The settle window is on by default; the tests that check it turn it on (settle()), the
+    # others see a provider that has caught up.
+    call('POST', base + '/_fake/config', {'settle_ms': 0})
     yield dict(base=base, srv=srv, ctx=env_root)
     proc.terminate()
     proc.wait(10)
@@ -129,6 +135,7 @@ def gh(env_root):
 @pytest.fixture(scope='session')
 def gl(env_root):
     proc, base, srv = start_fake('gitlab', env_root)
+    call('POST', base + '/_fake/config', {'settle_ms': 0})
     yield dict(base=base, api=base + '/api/v4', srv=srv, ctx=env_root)
     proc.terminate()
     proc.wait(10)
@@ -176,7 +183,9 @@ def test_github_repos(gh):
     assert s == 201, r
     assert r['full_name'] == f'{USER}/repo-a' and r['private'] is True and r['visibility'] == 'private'
     assert r['owner']['login'] == USER and r['default_branch'] == 'main'
-    assert r['clone_url'].endswith(f'/github/{USER}/repo-a.git') and r['ssh_url'].startswith('ssh://')
+    assert r['clone_url'].endswith(f'/github/{USER}/repo-a.git')
+    scp = gh['ctx']['env'].get('WEGO_TEST_SCP_GITHUB')
+    assert r['ssh_url'] == (f'{scp}:{USER}/repo-a.git' if scp else r['ssh_url']) and not r['ssh_url'].startswith('ssh://') or not scp
     assert h['Location'] == r['url']
     assert os.path.isfile(os.path.join(gh['srv'], USER, 'repo-a.git', 'HEAD'))
     s, _, e = call('POST', base + '/user/repos', {'name': 'repo-a'}, GH_AUTH)
@@ -620,3 +629,215 @@ def test_helm_install_and_template(tmp_path):
                          env=env)
     assert out.returncode == 0, out.stderr
     assert 'name: rel-demo' in out.stdout and 'replicas: "3"' in out.stdout
+
+
+# ------------------------------------------------------------- strictness (issue #11): as documented
+import contextlib  # noqa: E402
+
+
+@contextlib.contextmanager
+def settle(base, ms):
+    call('POST', base + '/_fake/config', {'settle_ms': ms})
+    try:
+        yield
+    finally:
+        call('POST', base + '/_fake/config', {'settle_ms': 0})
+
+
+def commit_push(bare, branch, tmp, force=False, empty_repo=False):
+    """A new commit (parentless when empty_repo) pushed to `branch` through a local clone."""
+    wc = os.path.join(tmp, f'wc-{branch.replace("/", "-")}-{time.time_ns()}')
+    git('clone', '-q', bare, wc)
+    if not empty_repo:
+        git('checkout', '-q', '-B', branch, cwd=wc)
+    git('commit', '-q', '--allow-empty', '-m', f'on {branch}', cwd=wc)
+    r = subprocess.run(['git', 'push', '-q', *(['-f'] if force else []), 'origin', f'HEAD:refs/heads/{branch}'],
+                       cwd=wc, env=GIT_ENV, capture_output=True, text=True)
+    return r
+
+
+def test_first_push_sets_the_default_branch(gh, gl, tmp_path):
+    # GitHub shows the account's default name for an empty repo; the first push decides after that.
+    s, _, r = call('POST', gh['base'] + '/user/repos', {'name': 'first-push'}, GH_AUTH)
+    assert r['default_branch'] == 'main'
+    bare = os.path.join(gh['srv'], USER, 'first-push.git')
+    assert commit_push(bare, 'feature', str(tmp_path), empty_repo=True).returncode == 0
+    s, _, r = call('GET', gh['base'] + f'/repos/{USER}/first-push', headers=GH_AUTH)
+    assert r['default_branch'] == 'feature'
+    assert git('--git-dir', bare, 'symbolic-ref', 'HEAD') == 'refs/heads/feature'
+    s, _, p = call('POST', gl['api'] + '/projects', {'name': 'first-push'}, GL_AUTH)
+    bare = os.path.join(gl['srv'], USER, 'first-push.git')
+    assert commit_push(bare, 'develop', str(tmp_path), empty_repo=True).returncode == 0
+    s, _, p = call('GET', gl['api'] + f'/projects/{USER}%2Ffirst-push', headers=GL_AUTH)
+    assert p['default_branch'] == 'develop' and p['empty_repo'] is False
+
+
+def test_gitlab_protects_the_default_branch(gl, tmp_path):
+    call('POST', gl['base'] + '/_fake/repos', {'owner': USER, 'name': 'protected', 'auto_init': True})
+    bare = os.path.join(gl['srv'], USER, 'protected.git')
+    wc = str(tmp_path / 'wc')
+    git('clone', '-q', bare, wc)
+    git('commit', '-q', '--amend', '-m', 'rewritten', cwd=wc)
+    r = subprocess.run(['git', 'push', '-f', 'origin', 'HEAD:main'], cwd=wc, env=GIT_ENV, capture_output=True, text=True)
+    assert r.returncode != 0 and 'not allowed to force push code to a protected branch' in r.stderr
+    r = subprocess.run(['git', 'push', 'origin', ':main'], cwd=wc, env=GIT_ENV, capture_output=True, text=True)
+    assert r.returncode != 0 and 'delete protected branches' in r.stderr
+    # other branches: force-push and deletion are fine
+    assert commit_push(bare, 'topic', str(tmp_path)).returncode == 0
+    assert subprocess.run(['git', 'push', '-q', 'origin', ':topic'], cwd=wc, env=GIT_ENV).returncode == 0
+
+
+def test_private_repos_are_404_and_deploy_keys_need_admin(gh, gl, tmp_path):
+    key = ssh_pubkey(str(tmp_path), 'k')
+    call('POST', gh['base'] + '/_fake/repos', {'owner': USER, 'name': 'secret', 'auto_init': True})
+    call('POST', gh['base'] + '/_fake/repos', {'owner': USER, 'name': 'shared', 'auto_init': True})
+    call('POST', gh['base'] + '/_fake/users', {'login': 'writer', 'token': 'writer-token', 'access': {f'{USER}/shared': 'write'}})
+    w = {'Authorization': 'Bearer writer-token'}
+    assert call('GET', gh['base'] + f'/repos/{USER}/secret', headers=w)[0] == 404
+    s, _, r = call('GET', gh['base'] + f'/repos/{USER}/shared', headers=w)
+    assert s == 200 and r['permissions']['push'] is True and r['permissions']['admin'] is False
+    assert call('GET', gh['base'] + f'/repos/{USER}/shared/keys', headers=w)[0] == 404
+    assert call('POST', gh['base'] + f'/repos/{USER}/shared/keys', {'title': 't', 'key': key}, w)[0] == 404
+    assert call('POST', gh['base'] + f'/repos/{USER}/shared/keys', {'title': 't', 'key': key}, GH_AUTH)[0] == 201
+
+    call('POST', gl['base'] + '/_fake/repos', {'owner': USER, 'name': 'secret', 'auto_init': True})
+    call('POST', gl['base'] + '/_fake/repos', {'owner': USER, 'name': 'shared', 'auto_init': True})
+    call('POST', gl['base'] + '/_fake/users', {'login': 'dev', 'token': 'dev-token', 'access': {f'{USER}/shared': 'developer'}})
+    d = {'PRIVATE-TOKEN': 'dev-token'}
+    s, _, b = call('GET', gl['api'] + f'/projects/{USER}%2Fsecret', headers=d)
+    assert s == 404 and b == {'message': '404 Project Not Found'}
+    assert call('GET', gl['api'] + f'/projects/{USER}%2Fshared', headers=d)[0] == 200
+    s, _, b = call('POST', gl['api'] + f'/projects/{USER}%2Fshared/deploy_keys', {'title': 't', 'key': key}, d)
+    assert s == 403 and b == {'message': '403 Forbidden'}
+    assert call('POST', gl['api'] + f'/projects/{USER}%2Fshared/deploy_keys', {'title': 't', 'key': key}, GL_AUTH)[0] == 201
+    # GitLab joins a key already on another project only for a user who can reach that project
+    call('POST', gl['base'] + '/_fake/users', {'login': 'other', 'token': 'other-token'})
+    s, _, p = call('POST', gl['api'] + '/projects', {'name': 'mine'}, {'PRIVATE-TOKEN': 'other-token'})
+    time.sleep(0.05)
+    s, _, b = call('POST', gl['api'] + '/projects/other%2Fmine/deploy_keys', {'title': 't', 'key': key},
+                   {'PRIVATE-TOKEN': 'other-token'})
+    assert s == 400 and 'has already been taken' in json.dumps(b)
+
+
+def test_settle_window_after_create_and_push(gh, gl, tmp_path):
+    with settle(gh['base'], 400):
+        s, _, r = call('POST', gh['base'] + '/user/repos', {'name': 'fresh', 'auto_init': True}, GH_AUTH)
+        assert s == 201
+        assert call('GET', gh['base'] + f'/repos/{USER}/fresh', headers=GH_AUTH)[0] == 404   # not ready yet
+        bad = subprocess.run(['git', 'ls-remote', r['clone_url']], env=GIT_ENV, capture_output=True)
+        assert bad.returncode != 0, 'clone of a brand-new repository fails for a moment'
+        time.sleep(0.5)
+        assert call('GET', gh['base'] + f'/repos/{USER}/fresh', headers=GH_AUTH)[0] == 200
+        bare = os.path.join(gh['srv'], USER, 'fresh.git')
+        push_branch(bare, 'topic', 'a.txt', tmp=str(tmp_path))
+        s, _, b = call('POST', gh['base'] + f'/repos/{USER}/fresh/pulls', {'title': 't', 'head': 'topic', 'base': 'main'}, GH_AUTH)
+        assert s == 422 and b['errors'][0]['message'] == 'No commits between main and topic'
+        time.sleep(0.5)
+        assert call('POST', gh['base'] + f'/repos/{USER}/fresh/pulls', {'title': 't', 'head': 'topic', 'base': 'main'}, GH_AUTH)[0] == 201
+    with settle(gl['base'], 400):
+        call('POST', gl['base'] + '/_fake/repos', {'owner': USER, 'name': 'fresh', 'auto_init': True})
+        push_branch(os.path.join(gl['srv'], USER, 'fresh.git'), 'topic', 'b.txt', tmp=str(tmp_path))
+        mr = {'title': 't', 'source_branch': 'topic', 'target_branch': 'main'}
+        s, _, b = call('POST', gl['api'] + f'/projects/{USER}%2Ffresh/merge_requests', mr, GL_AUTH)
+        assert s == 409 and b == {'message': ['Source branch "topic" does not exist']}
+        time.sleep(0.5)
+        assert call('POST', gl['api'] + f'/projects/{USER}%2Ffresh/merge_requests', mr, GL_AUTH)[0] == 201
+
+
+def test_github_pull_request_refusals_and_merge(gh, tmp_path):
+    call('POST', gh['base'] + '/_fake/repos', {'owner': USER, 'name': 'prs', 'auto_init': True})
+    bare = os.path.join(gh['srv'], USER, 'prs.git')
+    push_branch(bare, 'topic', 'a.txt', tmp=str(tmp_path))
+    url = gh['base'] + f'/repos/{USER}/prs/pulls'
+    s, _, b = call('POST', url, {'title': 't', 'head': 'topic', 'base': 'nope'}, GH_AUTH)
+    assert s == 422 and b['errors'] == [{'resource': 'PullRequest', 'field': 'base', 'code': 'invalid'}]
+    git('--git-dir', bare, 'branch', 'same', 'main')
+    s, _, b = call('POST', url, {'title': 't', 'head': 'same', 'base': 'main'}, GH_AUTH)
+    assert s == 422 and b['errors'][0]['message'] == 'No commits between main and same'
+    s, _, p = call('POST', url, {'title': 't', 'head': 'topic', 'base': 'main'}, GH_AUTH)
+    s, _, m = call('PUT', url + f'/{p["number"]}/merge', {}, GH_AUTH)
+    assert s == 200 and m['merged'] is True
+    s, _, p = call('GET', url + f'/{p["number"]}', headers=GH_AUTH)
+    assert p['state'] == 'closed' and p['merged'] is True and p['merged_at']
+    assert git('--git-dir', bare, 'rev-parse', '--verify', 'refs/heads/topic'), 'the head branch stays'
+
+
+def test_github_deploy_keys_are_unique_site_wide(gh, tmp_path):
+    key = ssh_pubkey(str(tmp_path), 'site')
+    for n in ('dk1', 'dk2'):
+        call('POST', gh['base'] + '/_fake/repos', {'owner': USER, 'name': n})
+    assert call('POST', gh['base'] + f'/repos/{USER}/dk1/keys', {'title': 'a', 'key': key}, GH_AUTH)[0] == 201
+    s, _, b = call('POST', gh['base'] + f'/repos/{USER}/dk2/keys', {'title': 'a', 'key': key}, GH_AUTH)
+    assert s == 422 and b['errors'][0]['message'] == 'key is already in use'
+
+
+def test_gitlab_visibility_and_duplicate_merge_request_rules(gl, tmp_path):
+    call('POST', gl['base'] + '/_fake/users', {'login': 'privgrp', 'type': 'group'})
+    s, _, b = call('POST', gl['api'] + '/projects', {'name': 'pub', 'namespace_id': 'privgrp', 'visibility': 'public'}, GL_AUTH)
+    assert s == 400 and b == {'message': {'visibility_level': ['public is not allowed in a private group.']}}
+    assert call('POST', gl['api'] + '/projects', {'name': 'priv', 'namespace_id': 'privgrp'}, GL_AUTH)[0] == 201
+    call('POST', gl['base'] + '/_fake/repos', {'owner': USER, 'name': 'dups', 'auto_init': True})
+    bare = os.path.join(gl['srv'], USER, 'dups.git')
+    push_branch(bare, 'topic', 'a.txt', tmp=str(tmp_path))
+    git('--git-dir', bare, 'branch', 'release', 'main')
+    url = gl['api'] + f'/projects/{USER}%2Fdups/merge_requests'
+    assert call('POST', url, {'title': 'a', 'source_branch': 'topic', 'target_branch': 'main'}, GL_AUTH)[0] == 201
+    # same source into another target: allowed; same source and target: 409
+    assert call('POST', url, {'title': 'b', 'source_branch': 'topic', 'target_branch': 'release'}, GL_AUTH)[0] == 201
+    s, _, b = call('POST', url, {'title': 'c', 'source_branch': 'topic', 'target_branch': 'main'}, GL_AUTH)
+    assert s == 409 and 'Another open merge request already exists' in b['message'][0]
+
+
+def test_page_sizes_default_and_cap(gh, gl, tmp_path):
+    call('POST', gh['base'] + '/_fake/repos', {'owner': USER, 'name': 'manykeys'})
+    call('POST', gl['base'] + '/_fake/repos', {'owner': USER, 'name': 'manykeys'})
+    for i in range(105):
+        k = f'ssh-ed25519 {base64_ed25519(i)}'
+        call('POST', gh['base'] + f'/repos/{USER}/manykeys/keys', {'title': f'k{i}', 'key': k}, GH_AUTH)
+        call('POST', gl['api'] + f'/projects/{USER}%2Fmanykeys/deploy_keys', {'title': f'k{i}', 'key': k}, GL_AUTH)
+    assert len(call('GET', gh['base'] + f'/repos/{USER}/manykeys/keys', headers=GH_AUTH)[2]) == 30
+    assert len(call('GET', gh['base'] + f'/repos/{USER}/manykeys/keys?per_page=500', headers=GH_AUTH)[2]) == 100
+    assert len(call('GET', gl['api'] + f'/projects/{USER}%2Fmanykeys/deploy_keys', headers=GL_AUTH)[2]) == 20
+    assert len(call('GET', gl['api'] + f'/projects/{USER}%2Fmanykeys/deploy_keys?per_page=500', headers=GL_AUTH)[2]) == 100
+
+
+def base64_ed25519(i):
+    import base64 as b64
+    import struct
+    t = b'ssh-ed25519'
+    return b64.b64encode(struct.pack('>I', len(t)) + t + struct.pack('>I', 32) + i.to_bytes(32, 'big')).decode()
+
+
+def test_secondary_rate_limits_can_be_injected(gh, gl):
+    msg = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.'
+    call('POST', gh['base'] + '/_fake/faults', {'method': 'GET', 'path_regex': '^/user$', 'status': 403, 'body': {'message': msg}})
+    s, h, b = call('GET', gh['base'] + '/user', headers=GH_AUTH)
+    assert s == 403 and b['message'] == msg and h.get('Retry-After') is None
+    call('POST', gl['base'] + '/_fake/faults', {'method': 'GET', 'path_regex': '/user$', 'status': 429,
+                                                 'headers': {'Retry-After': '600'}, 'body': {'message': 'Retry later'}})
+    s, h, b = call('GET', gl['api'] + '/user', headers=GL_AUTH)
+    assert s == 429 and h.get('Retry-After') == '600'
+    assert call('GET', gl['api'] + '/user', headers=GL_AUTH)[0] == 200
+
+
+def test_meta_publishes_the_sshd_host_keys_and_scp_urls_clone(gh, gl, tmp_path):
+    keyfile = gh['ctx']['env'].get('WEGO_TEST_SSH_HOST_KEY')
+    need(keyfile, 'sshd (git-up.sh) not available')
+    real = ' '.join(open(keyfile).read().split()[:2])
+    s, _, m = call('GET', gh['base'] + '/meta')
+    assert s == 200 and m['ssh_keys'] == [real] and len(m['ssh_key_fingerprints']) == 1
+    scp = gh['ctx']['env'].get('WEGO_TEST_SCP_GITHUB')
+    need(scp, 'the scp-like sshd (port 22, root) is not available')
+    env = dict(GIT_ENV, GIT_SSH_COMMAND=gh['ctx']['env']['GIT_SSH_COMMAND'])
+    for fake, api, auth in ((gh, gh['base'] + '/user/repos', GH_AUTH), (gl, gl['api'] + '/projects', GL_AUTH)):
+        s, _, r = call('POST', api, {'name': 'via-scp', 'auto_init': True} if fake is gh
+                       else {'name': 'via-scp', 'initialize_with_readme': True}, auth)
+        url = r.get('ssh_url') or r.get('ssh_url_to_repo')
+        assert re.fullmatch(r'git@127\.0\.0\.\d+:wego-tester/via-scp\.git', url), url
+        wc = str(tmp_path / url.split('@')[1].replace(':', '_'))
+        c = subprocess.run(['git', 'clone', '-q', url, wc], env=env, capture_output=True, text=True)
+        assert c.returncode == 0, c.stderr
+        assert os.path.isfile(os.path.join(wc, 'README.md'))
+
+
+import re  # noqa: E402

@@ -59,12 +59,17 @@ fn key(v: &Value) -> Key {
     }
 }
 
+/// The `rel="next"` URL of a `Link` header; `None` when there is none or it is malformed
+/// (a malformed header ends the listing, it never panics).
 fn next_link(r: &Resp) -> Option<String> {
-    let link = r.header("link")?;
-    link.split(',').find(|p| p.contains("rel=\"next\"")).and_then(|p| {
-        let start = p.find('<')? + 1;
-        let end = p.find('>')?;
-        Some(p[start..end].to_string())
+    parse_next(r.header("link")?)
+}
+
+fn parse_next(link: &str) -> Option<String> {
+    link.split(',').find(|p| p.split(';').skip(1).any(|a| a.trim() == "rel=\"next\"")).and_then(|p| {
+        let url = p.split(';').next()?.trim();
+        let url = url.strip_prefix('<')?.strip_suffix('>')?;
+        (!url.is_empty()).then(|| url.to_string())
     })
 }
 
@@ -199,7 +204,7 @@ impl GitHub {
         Ok(prs.into_iter().next())
     }
 
-    /// Pull requests of the repository in `state` (newest first), in one request of up to 100.
+    /// Pull requests of the repository in `state` (newest first), every page.
     pub async fn list_prs(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, state: &str) -> PResult<Vec<Pr>> {
         self.pulls(http, ex, o, n, state, None, None).await
     }
@@ -226,15 +231,9 @@ impl GitHub {
         }
         q.append_pair("per_page", "100");
         let path = format!("/repos/{}/{}/pulls?{}", enc(o), enc(n), q.finish());
-        let r = self.call(http, Method::GET, &path, None).await?;
-        if !r.ok() {
-            return Err(ex.error(&r));
-        }
-        let mut prs: Vec<Pr> = r
-            .json()
-            .as_array()
-            .into_iter()
-            .flatten()
+        let all = self.pages(http, ex, path).await?;
+        let mut prs: Vec<Pr> = all
+            .iter()
             .filter(|v| head.is_none_or(|(_, branch)| s(&v["head"]["ref"]) == branch))
             .map(pr)
             .filter(|p| base.is_none_or(|b| p.base == b) && (state != "merged" || p.state == "merged"))
@@ -256,7 +255,16 @@ impl GitHub {
             },
         };
         let body = json!({ "title": req.title, "body": req.body, "head": req.head, "base": base });
-        let r = self.call(http, Method::POST, &format!("/repos/{}/{}/pulls", enc(o), enc(n)), Some(body)).await?;
+        let path = format!("/repos/{}/{}/pulls", enc(o), enc(n));
+        // Right after a push GitHub may not know the head's commits yet: "No commits between"
+        // or head `invalid` then settle within moments, so they are retried for a while.
+        let r = super::settle(http, "open the pull request", || async {
+            let r = self.call(http, Method::POST, &path, Some(body.clone())).await?;
+            let msg = r.message();
+            let settling = r.status == 422 && (msg.contains("No commits between") || msg.contains("head invalid"));
+            Ok((r, settling))
+        })
+        .await?;
         if r.ok() {
             return Ok((pr(&r.json()), true));
         }
@@ -272,24 +280,57 @@ impl GitHub {
                 Some("push the changes to the branch first".into()),
             ));
         }
+        if r.status == 422 && msg.contains("head invalid") {
+            return Err(ProviderError::new(
+                format!("cannot {}: GitHub does not know the branch `{}` ({msg})", ex.action, req.head),
+                Some("push the branch first (as `owner:branch` for a fork)".into()),
+            ));
+        }
         Err(ex.error(&r))
     }
 
     pub async fn keys(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str) -> PResult<Vec<Key>> {
+        let path = format!("/repos/{}/{}/keys?per_page=100", enc(o), enc(n));
+        Ok(self.pages(http, ex, path).await?.iter().map(key).collect())
+    }
+
+    /// Every item of a list endpoint, following `Link: rel="next"` (to this API only; at most
+    /// 50 pages).
+    async fn pages(&self, http: &Http<'_>, ex: &Explain<'_>, mut path: String) -> PResult<Vec<Value>> {
         let mut out = Vec::new();
-        let mut path = format!("/repos/{}/{}/keys?per_page=100", enc(o), enc(n));
-        for _ in 0..20 {
+        for _ in 0..50 {
             let r = self.call(http, Method::GET, &path, None).await?;
             if !r.ok() {
                 return Err(ex.error(&r));
             }
-            out.extend(r.json().as_array().into_iter().flatten().map(key));
+            out.extend(r.json().as_array().cloned().unwrap_or_default());
             match next_link(&r).and_then(|l| self.relative(&l)) {
                 Some(next) => path = next,
                 None => break,
             }
         }
         Ok(out)
+    }
+
+    /// `GET /meta`'s `ssh_keys`, checked against its `ssh_key_fingerprints`.
+    pub async fn ssh_host_keys(&self, http: &Http<'_>, ex: &Explain<'_>) -> PResult<Option<Vec<String>>> {
+        let r = self.call(http, Method::GET, "/meta", None).await?;
+        if !r.ok() {
+            return Err(ex.error(&r));
+        }
+        let v = r.json();
+        let Some(keys) = v["ssh_keys"].as_array() else { return Ok(None) };
+        let keys: Vec<String> = keys.iter().filter_map(|k| k.as_str().map(str::to_string)).collect();
+        let fps: Vec<String> = v["ssh_key_fingerprints"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, f)| f.as_str().map(str::to_string))
+            .collect();
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        super::checked_host_keys(&keys, &fps).map(Some)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -328,6 +369,30 @@ impl GitHub {
             404 => Ok(false),
             _ if r.ok() => Ok(true),
             _ => Err(ex.error(&r)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_next;
+
+    #[test]
+    fn link_headers_never_panic() {
+        let ok = r#"<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last""#;
+        assert_eq!(parse_next(ok).as_deref(), Some("https://api.github.com/x?page=2"));
+        for bad in [
+            r#">https://x<; rel="next""#,
+            r#"<; rel="next""#,
+            r#"<>; rel="next""#,
+            r#"https://x; rel="next""#,
+            r#"<https://x>; rel="prev""#,
+            "",
+            ",,,;;;<>",
+            r#"<https://x>; rel="nextish""#,
+            "\u{00e9}<\u{00e9}; rel=\"next\"",
+        ] {
+            assert_eq!(parse_next(bad), None, "{bad}");
         }
     }
 }

@@ -89,11 +89,14 @@ impl GitLab {
             url.query_pairs_mut().append_pair("per_page", "100").append_pair("page", &p.to_string());
         }
         let mut req = http::Request::builder().method(ep.method()).uri(url.as_str());
+        // `Authorization: Bearer` (GitLab accepts personal access tokens so), not PRIVATE-TOKEN:
+        // the HTTP client drops Authorization when a redirect leaves the host, but it would
+        // forward a custom header to wherever the redirect points.
         if let Some(t) = &self.token {
-            let mut v = http::HeaderValue::from_str(t.expose())
+            let mut v = http::HeaderValue::from_str(&format!("Bearer {}", t.expose()))
                 .map_err(|_| "the token is not a valid header value".to_string())?;
             v.set_sensitive(true);
-            req = req.header("PRIVATE-TOKEN", v);
+            req = req.header(http::header::AUTHORIZATION, v);
         }
         let (req, data) = match ep.body().map_err(|e| chain(&e))? {
             Some((mime, data)) => (req.header(http::header::CONTENT_TYPE, mime), data),
@@ -116,7 +119,7 @@ impl GitLab {
     async fn all<E: Endpoint + Sync>(&self, http: &Http<'_>, ex: &Explain<'_>, ep: &E) -> PResult<Vec<Value>> {
         let mut out = Vec::new();
         let mut page = 1;
-        for _ in 0..20 {
+        for _ in 0..50 {
             let r = self.call(http, ep, Some(page)).await?;
             if !r.ok() {
                 return Err(ex.error(&r));
@@ -216,7 +219,8 @@ impl GitLab {
         Ok(self.merge_requests(http, ex, o, n, state, Some(branch), base).await?.into_iter().next())
     }
 
-    /// Merge requests of the project in `state` (newest first), in one request.
+    /// Merge requests of the project in `state` (newest first), every page (GitLab sends 20 per
+    /// page unless asked).
     pub async fn list_prs(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, state: &str) -> PResult<Vec<Pr>> {
         self.merge_requests(http, ex, o, n, state, None, None).await
     }
@@ -248,15 +252,10 @@ impl GitLab {
             _ => &mut b,
         };
         let ep = b.build().map_err(build_err)?;
-        let r = self.call(http, &ep, None).await?;
-        if !r.ok() {
-            return Err(ex.error(&r));
-        }
-        let mut mrs: Vec<Pr> = r
-            .json()
-            .as_array()
-            .into_iter()
-            .flatten()
+        let mut mrs: Vec<Pr> = self
+            .all(http, ex, &ep)
+            .await?
+            .iter()
             .map(mr)
             .filter(|m| {
                 branch.is_none_or(|b| m.head == b)
@@ -295,7 +294,14 @@ impl GitLab {
             .description(req.body)
             .build()
             .map_err(build_err)?;
-        let r = self.call(http, &ep, None).await?;
+        // Right after a push GitLab may not know the source branch yet: retried for a while.
+        let r = super::settle(http, "open the merge request", || async {
+            let r = self.call(http, &ep, None).await?;
+            let settling =
+                r.status == 409 && r.message().contains("Source branch") && r.message().contains("does not exist");
+            Ok((r, settling))
+        })
+        .await?;
         if r.ok() {
             return Ok((mr(&r.json()), true));
         }

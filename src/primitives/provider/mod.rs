@@ -71,6 +71,12 @@ pub struct Policy {
     pub max_wait: Duration,
     /// First backoff; doubles per retry.
     pub backoff: Duration,
+    /// How long wego waits for the provider to catch up with a push or a new repository
+    /// (a pull request's head "not found" / "No commits between" right after the push, a new
+    /// repository not visible yet).
+    pub settle: Duration,
+    /// The longest one call may take, all retries and waits included.
+    pub deadline: Duration,
 }
 
 /// An HTTP answer.
@@ -206,12 +212,22 @@ fn http_date(v: &str) -> Option<SystemTime> {
 /// How long a rate-limited answer asks us to wait: `None` when it is not a rate limit.
 fn rate_limit_wait(r: &Resp) -> Option<Option<Duration>> {
     let remaining_zero = r.header("x-ratelimit-remaining").is_some_and(|v| v.trim() == "0");
-    let limited = r.status == 429 || (r.status == 403 && (r.header("retry-after").is_some() || remaining_zero));
+    // GitHub's secondary rate limit: 403 (or 429) whose message says so, often without Retry-After.
+    let secondary = r.status == 403 && {
+        let m = r.message().to_ascii_lowercase();
+        m.contains("secondary rate limit") || m.contains("abuse detection")
+    };
+    let limited =
+        r.status == 429 || (r.status == 403 && (r.header("retry-after").is_some() || remaining_zero || secondary));
     if !limited {
         return None;
     }
     if let Some(d) = retry_after(r) {
         return Some(Some(d));
+    }
+    // The reset time is the primary limit's: it applies only when that limit is used up.
+    if !remaining_zero {
+        return Some(None);
     }
     let reset = r
         .header("x-ratelimit-reset")
@@ -223,15 +239,23 @@ fn rate_limit_wait(r: &Resp) -> Option<Option<Duration>> {
     }))
 }
 
+/// `HH:MM:SS UTC` of a moment, for "retry after" advice.
+fn utc_clock(t: SystemTime) -> String {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs() % 86400;
+    format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 impl Http<'_> {
     /// Run `attempt` until it gives a final answer. Returns the answer (any status the caller
-    /// must interpret) or an error when retries are exhausted or a wait is too long.
+    /// must interpret) or an error when retries are exhausted, a wait is too long, or the
+    /// call's deadline passes.
     pub async fn send<F, Fut>(&self, what: &str, mut attempt: F) -> PResult<Resp>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Resp, String>>,
     {
         let p = self.policy;
+        let start = std::time::Instant::now();
         let mut n = 0u32;
         loop {
             let outcome = tokio::time::timeout(p.timeout, attempt()).await;
@@ -241,17 +265,24 @@ impl Http<'_> {
                 Ok(Err(e)) => (format!("cannot reach {}: {e}", self.api), backoff),
                 Ok(Ok(r)) => {
                     if let Some(w) = rate_limit_wait(&r) {
-                        let w = w.unwrap_or(backoff);
-                        if w > p.max_wait {
+                        // Without a stated wait, back off exponentially (GitHub's advice for
+                        // secondary limits), never longer than max_wait.
+                        let w = w.unwrap_or_else(|| backoff.max(Duration::from_secs(1)).min(p.max_wait));
+                        if w > p.max_wait || start.elapsed() + w > p.deadline {
                             return Err(ProviderError::new(
                                 format!(
-                                    "{} is rate limiting wego ({} {}): it asks to wait {}s",
+                                    "{} is rate limiting wego ({} {}): it asks to wait {}s, until {}",
                                     self.name,
                                     r.status,
                                     r.message(),
-                                    w.as_secs()
+                                    w.as_secs(),
+                                    utc_clock(SystemTime::now() + w)
                                 ),
-                                Some("run the command again later".into()),
+                                Some(format!(
+                                    "run the command again after {} (waits up to the `max_wait_seconds` option of provider::for_url, {}s, are waited out)",
+                                    utc_clock(SystemTime::now() + w),
+                                    p.max_wait.as_secs()
+                                )),
                             ));
                         }
                         (format!("rate limited ({})", r.status), w)
@@ -265,7 +296,7 @@ impl Http<'_> {
                     }
                 }
             };
-            if n >= p.retries {
+            if n >= p.retries || start.elapsed() + wait > p.deadline {
                 return Err(ProviderError::new(
                     format!("{what}: {} failed after {} attempt(s): {problem}", self.name, n + 1),
                     Some(format!(
@@ -284,6 +315,59 @@ impl Http<'_> {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// Repeat `attempt` while it says the provider has not caught up yet (`(value, true)`: a
+/// pull request's head "not found" right after the push, a new repository not visible yet),
+/// backing off from 250 ms (doubling, at most 2 s) until `policy.settle` has passed; then the
+/// last value is returned for the caller to explain.
+pub(crate) async fn settle<T, F, Fut>(http: &Http<'_>, what: &str, mut attempt: F) -> PResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = PResult<(T, bool)>>,
+{
+    let start = std::time::Instant::now();
+    let mut wait = Duration::from_millis(250);
+    loop {
+        let (v, settling) = attempt().await?;
+        if !settling || start.elapsed() + wait > http.policy.settle {
+            return Ok(v);
+        }
+        let msg = format!("{what}: {} has not caught up yet; again in {:.2}s", http.name, wait.as_secs_f32());
+        http.host.log.emit(Level::Debug, "…", "90", &msg);
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Published SSH host keys as `type base64`, each checked: the base64 decodes to a key blob of
+/// the stated type and, when the provider lists SHA256 fingerprints too, its fingerprint is
+/// one of them. A key that fails either check fails the whole answer.
+pub(crate) fn checked_host_keys(keys: &[String], fingerprints: &[String]) -> PResult<Vec<String>> {
+    use base64::Engine as _;
+    use sha2::Digest;
+    let mut out = Vec::new();
+    for k in keys {
+        let k = norm_key(k);
+        let bad = || ProviderError::new(format!("the provider published a malformed SSH host key `{k}`"), None);
+        let (kind, b64) = k.split_once(' ').ok_or_else(bad)?;
+        let blob = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| bad())?;
+        let n = blob.get(..4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).ok_or_else(bad)?;
+        if blob.get(4..4usize.saturating_add(n)) != Some(kind.as_bytes()) {
+            return Err(bad());
+        }
+        if !fingerprints.is_empty() {
+            let fp = base64::engine::general_purpose::STANDARD_NO_PAD.encode(sha2::Sha256::digest(&blob));
+            if !fingerprints.iter().any(|f| f.trim_start_matches("SHA256:") == fp) {
+                return Err(ProviderError::new(
+                    format!("the provider's SSH host key `{kind}` matches none of its published fingerprints"),
+                    Some("do not trust this host key; check the provider's API URL".into()),
+                ));
+            }
+        }
+        out.push(k);
+    }
+    Ok(out)
 }
 
 /// The two APIs behind a handle.
@@ -317,6 +401,8 @@ pub struct Explain<'a> {
     pub scope: &'static str,
     /// What wego tried, e.g. "create a pull request in org/repo".
     pub action: &'a str,
+    /// Whether the action needs admin rights (GitHub answers 404 to non-admins for those).
+    pub admin_only: bool,
 }
 
 impl Explain<'_> {
@@ -343,6 +429,10 @@ impl Explain<'_> {
                     format!("set {var} to a token with the `{}` scope", self.scope)
                 },
             ),
+            404 if self.admin_only && self.has_token => (
+                format!("cannot {action}: not found ({msg}) — no such repository, or the token's user is no admin of it"),
+                format!("deploy keys need admin rights on the repository: use a token ({var}) of a repository admin, and check the owner and name"),
+            ),
             404 => (
                 format!("cannot {action}: not found ({msg}) — no such repository or owner, or the token has no access to it"),
                 if self.has_token {
@@ -368,6 +458,7 @@ impl Inner {
             has_token: self.has_token,
             scope: if self.kind == "github" { "repo" } else { "api" },
             action,
+            admin_only: action.contains("deploy key"),
         }
     }
 
@@ -500,7 +591,7 @@ fn for_url(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Provider> {
             }
         };
     let rest = u.path.trim_start_matches('/');
-    let rest = if prefix.is_empty() { rest } else { rest[prefix.len()..].trim_start_matches('/') };
+    let rest = rest.strip_prefix(prefix.as_str()).unwrap_or(rest).trim_start_matches('/');
     let repo = if rest.trim_matches('/').is_empty() {
         None
     } else {
@@ -514,12 +605,37 @@ fn for_url(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Provider> {
         None if kind == "github" => format!("https://{host_part}/api/v3"),
         None => format!("https://{host_part}"),
     };
+    // The token goes only over https, unless the user's own config opts this host in.
+    let allow_http = entry.is_some_and(|e| e.allow_http);
+    match api.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase()) {
+        Some(s) if s == "https" => {}
+        Some(s) if s == "http" && allow_http => {}
+        Some(s) if s == "http" => {
+            return Err(fail(
+                P,
+                format!("refusing the plain-http API URL {api}: the token would be sent unencrypted"),
+                Some(&format!(
+                    "use an https `apiUrl`, or, for a trusted local server only, add `allowHttp: true` to the `providers:` entry of host `{}` in your config",
+                    entry.map(|e| e.host.as_str()).unwrap_or(u.host.as_str())
+                )),
+            ))
+        }
+        _ => {
+            return Err(fail(
+                P,
+                format!("the API URL {api} is neither https nor http"),
+                Some("set the `providers:` entry's `apiUrl` to an https URL"),
+            ))
+        }
+    }
     let num = |k: &str, d: i64| opts.get(k).and_then(|v| v.as_int().ok()).unwrap_or(d).max(0) as u64;
     let policy = Policy {
         retries: num("retries", 3).min(20) as u32,
         timeout: Duration::from_secs(num("timeout_seconds", 30).max(1)),
         max_wait: Duration::from_secs(num("max_wait_seconds", 60)),
         backoff: Duration::from_millis(num("backoff_ms", 500)),
+        settle: Duration::from_secs(num("settle_seconds", 10)),
+        deadline: Duration::from_secs(num("deadline_seconds", 300).max(1)),
     };
     let token = secrets::api_token(kind);
     let token_var = secrets::var_for(kind);
@@ -546,7 +662,7 @@ pub fn module(host: &Arc<Host>) -> Module {
     let mut m = ApiModule::new(
         "The Git hosting provider's API (GitHub, GitLab): repositories, pull/merge requests, deploy keys. Tokens: GITHUB_TOKEN / GITLAB_TOKEN.",
     );
-    let for_doc = "A `Provider` handle for the host of `url` — GitHub (github.com) or GitLab (gitlab.com), or any host listed in the config's `providers:` (`host`, `type`, `apiUrl`; for GitHub Enterprise and self-hosted GitLab). When `url` names a repository, the handle is bound to it (for `find_pr`, `create_pr` and deploy keys). Options: `retries` (default 3; retried: 5xx, timeouts, connection errors, rate limits honouring Retry-After), `timeout_seconds` (per request, default 30), `max_wait_seconds` (longest rate-limit wait accepted, default 60), `backoff_ms` (first backoff, default 500, doubling). No request is sent until a method is called.\n\nErrors: no provider known for the host, a URL carrying a secret.\n\nExample: `let gh = provider::for_url(\"https://github.com/org/fleet\", #{ retries: 5 });`";
+    let for_doc = "A `Provider` handle for the host of `url` — GitHub (github.com) or GitLab (gitlab.com), or any host listed in the config's `providers:` (`host`, `type`, `apiUrl`; for GitHub Enterprise and self-hosted GitLab). When `url` names a repository, the handle is bound to it (for `find_pr`, `create_pr` and deploy keys). Options: `retries` (default 3; retried: 5xx, timeouts, connection errors, rate limits honouring Retry-After), `timeout_seconds` (per request, default 30), `max_wait_seconds` (longest rate-limit wait accepted, default 60), `backoff_ms` (first backoff, default 500, doubling), `settle_seconds` (how long to wait for the provider to catch up with a push or a new repository, default 10), `deadline_seconds` (longest time one call may take with its retries, default 300). Secondary rate limits without Retry-After are backed off exponentially; a wait longer than `max_wait_seconds` fails at once, saying when to retry. API URLs must be https unless the config's entry has `allowHttp: true`. No request is sent until a method is called.\n\nErrors: no provider known for the host, a URL carrying a secret.\n\nExample: `let gh = provider::for_url(\"https://github.com/org/fleet\", #{ retries: 5 });`";
     let h = host.clone();
     m.func("for_url", &["url: &str", "options: Map", "Provider"], for_doc, move |u: &str, o: Map| for_url(&h, u, &o));
     let h = host.clone();
@@ -653,9 +769,27 @@ pub fn module(host: &Arc<Host>) -> Module {
                             personal_namespace(personal, &me.login, o, n, group)?
                         }
                     };
-                    match &i.client {
-                        Client::GitHub(c) => c.create_repo(&http, &ex, &req, personal).await,
-                        Client::GitLab(c) => c.create_repo(&http, &ex, &req, personal).await,
+                    let (r, created) = match &i.client {
+                        Client::GitHub(c) => c.create_repo(&http, &ex, &req, personal).await?,
+                        Client::GitLab(c) => c.create_repo(&http, &ex, &req, personal).await?,
+                    };
+                    // A new repository is briefly invisible (API 404, clone fails): return once
+                    // the provider shows it, so the caller can clone and push right away.
+                    let seen = settle(&http, "wait for the new repository", || async {
+                        let v = match &i.client {
+                            Client::GitHub(c) => c.repo(&http, &ex, o, n).await?,
+                            Client::GitLab(c) => c.repo(&http, &ex, o, n).await?,
+                        };
+                        let missing = v.is_none();
+                        Ok((v, missing))
+                    })
+                    .await?;
+                    match seen {
+                        Some(r) => Ok((r, created)),
+                        None => Err(ProviderError::new(
+                            format!("created {}, but {} does not show it yet", r.path, i.explain("").name),
+                            Some("run the command again in a minute (a longer wait: the `settle_seconds` option of provider::for_url)".into()),
+                        )),
                     }
                 })
                 .map_err(|e| perr("provider.create_repo", e))?;
@@ -695,7 +829,7 @@ pub fn module(host: &Arc<Host>) -> Module {
     m.method(
         "list_prs",
         &["provider: &mut Provider", "options: Map", "Array"],
-        "The pull/merge requests of the handle's repository, newest first, in one request (up to 100): `[#{number, url, state, head, base, title}]`. Options: `state` (`open` (default), `closed`, `merged`, `all`).\n\nErrors: no repository on the handle, a rejected token, no such repository.\n\nExample: `let waiting = p.list_prs(#{}).filter(|pr| pr.head.starts_with(\"wego/\"));`",
+        "The pull/merge requests of the handle's repository, newest first, every page of them: `[#{number, url, state, head, base, title}]`. Options: `state` (`open` (default), `closed`, `merged`, `all`).\n\nErrors: no repository on the handle, a rejected token, no such repository.\n\nExample: `let waiting = p.list_prs(#{}).filter(|pr| pr.head.starts_with(\"wego/\"));`",
         move |p: &mut Provider, opts: Map| -> R<Array> {
             let i = &p.inner;
             let (o, n) = i.bound("provider.list_prs")?;
@@ -743,6 +877,26 @@ pub fn module(host: &Arc<Host>) -> Module {
                 })
                 .map_err(|e| perr("provider.create_pr", e))?;
             Ok(to_map(&pr, &[("created", created.into())]))
+        },
+    );
+
+    let h = host.clone();
+    m.method(
+        "ssh_host_keys",
+        &["provider: &mut Provider", "Dynamic"],
+        "The SSH host keys the provider publishes for its git host, as `[\"KEYTYPE BASE64\"]` (compose known_hosts lines as `HOST KEYTYPE BASE64`), or `()` when the provider publishes none. GitHub: `GET /meta` (`ssh_keys`, each checked against `ssh_key_fingerprints`); GitLab's API has no such endpoint, so `()`. Fetched over the API's https with the token's trust, so the keys are verified without trusting on first use.\n\nErrors: unreachable API, a malformed key or one matching no published fingerprint.\n\nExample: `let keys = p.ssh_host_keys(); if keys != () { let kh = keys.map(|k| `github.com ${k}`); }`",
+        move |p: &mut Provider| -> R<Dynamic> {
+            let i = &p.inner;
+            let ex = i.explain("read the provider's SSH host keys");
+            let keys = h
+                .block_on(async {
+                    match &i.client {
+                        Client::GitHub(c) => c.ssh_host_keys(&i.http(&h), &ex).await,
+                        Client::GitLab(_) => Ok(None),
+                    }
+                })
+                .map_err(|e| perr("provider.ssh_host_keys", e))?;
+            Ok(keys.map(|ks| Dynamic::from_array(ks.into_iter().map(Dynamic::from).collect())).unwrap_or(Dynamic::UNIT))
         },
     );
 
@@ -906,8 +1060,14 @@ mod tests {
 
     #[test]
     fn errors_name_the_variable() {
-        let ex =
-            Explain { name: "GitHub", token_var: "GITHUB_TOKEN", has_token: false, scope: "repo", action: "read x" };
+        let ex = Explain {
+            name: "GitHub",
+            token_var: "GITHUB_TOKEN",
+            has_token: false,
+            scope: "repo",
+            action: "read x",
+            admin_only: false,
+        };
         let e = ex.error(&resp(401, &[], r#"{"message":"Requires authentication"}"#));
         assert!(e.message.contains("GITHUB_TOKEN is not set") && e.help.unwrap().contains("GITHUB_TOKEN"));
         let ex = Explain { has_token: true, ..ex };
