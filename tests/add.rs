@@ -53,11 +53,12 @@ impl<'a> World<'a> {
         let org = servers::name("org");
         for base in [&f.github, &f.gitlab] {
             let kind = if *base == f.github { "Organization" } else { "group" };
-            control(base, "/_fake/users", json!({"login": org, "type": kind}));
+            // GitLab groups are private unless made public; the tests' groups hold public projects too.
+            control(base, "/_fake/users", json!({"login": org, "type": kind, "visibility": "public"}));
         }
         let http = servers::setting("WEGO_TEST_GIT_HTTP").unwrap();
         let cfg = format!(
-            "apiVersion: wego.weave.works/v1alpha1\nkind: Config\nproviders:\n- host: {h}/github\n  type: github\n  apiUrl: {gh}\n- host: {h}/gitlab\n  type: gitlab\n  apiUrl: {gl}\n",
+            "apiVersion: wego.weave.works/v1alpha1\nkind: Config\nproviders:\n- host: {h}/github\n  type: github\n  apiUrl: {gh}\n  allowHttp: true\n- host: {h}/gitlab\n  type: gitlab\n  apiUrl: {gl}\n  allowHttp: true\n",
             h = http.trim_start_matches("http://"),
             gh = f.github,
             gl = f.gitlab
@@ -459,6 +460,7 @@ fn gitlab_direct_commit_flow_with_a_private_app_repo_over_ssh() {
     let app = w.repo("gitlab", "shop", true, "main", &as_refs(&fixture(SOCKSHOP, "k8s")));
     let fleet = w.repo("gitlab", "fleet", false, "main", &[("README.md", "fleet\n")]);
     let before = git(&fleet.remote.path, &["rev-parse", "main"]);
+    let known_hosts = servers::setting("WEGO_TEST_SSH_KNOWN_HOSTS").unwrap();
     let add = [
         "add",
         "--url",
@@ -470,6 +472,9 @@ fn gitlab_direct_commit_flow_with_a_private_app_repo_over_ssh() {
         "--auto-merge",
         "--target-namespace",
         "sock-shop",
+        // GitLab publishes no ssh host keys: the user vouches for them.
+        "--ssh-known-hosts",
+        &known_hosts,
     ];
     let out = w.wego().args(add).run().ok();
     assert!(out.stdout.is_empty(), "no PR in the direct flow: {}", out.stdout);
@@ -953,6 +958,12 @@ fn first_add_from_nothing(flavor: &str) {
     let Some(c) = cluster() else { return };
     let Some(w) = World::new(&c, &format!("add-first-{flavor}")) else { return };
     let app = w.repo(flavor, "podinfo", false, "main", &as_refs(&fixture(SOCKSHOP, "deploy")));
+    if flavor == "gitlab" {
+        // GitLab publishes no ssh host keys: like a user who has used ssh with it before, the
+        // key is in ~/.ssh/known_hosts (GitHub's come from its /meta).
+        let known = std::fs::read_to_string(servers::setting("WEGO_TEST_SSH_KNOWN_HOSTS").unwrap()).unwrap();
+        common::write_files(w.env.home.path(), &[(".ssh/known_hosts", &known)]);
+    }
     // Default flags: no wego repo given, none recorded, no --auto-merge.
     let add = ["add", "--url", &app.url, "--path", "deploy"];
     let out = w.wego().args(add).run().ok();
