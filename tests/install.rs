@@ -114,7 +114,12 @@ fn namespace_option_leaves_no_flux_system_behind() {
 #[test]
 fn components_select_controllers_from_the_full_release() {
     let env = Env::new();
-    let mirror = flux_mirror(true);
+    // All seven controllers: a test manifest, not the pinned release asset, so it is passed
+    // explicitly (taken as given) rather than downloaded (checked against the built-in sum).
+    let dir = tempfile::tempdir().unwrap();
+    let all = dir.path().join("install.yaml");
+    std::fs::write(&all, common::flux_manifest(true)).unwrap();
+    let install = |env: &Env| env.wego().arg("install").env("WEGO_FLUX_MANIFESTS", all.display().to_string());
     let deployments = |out: &str| {
         let mut d: Vec<String> = docs(out)
             .iter()
@@ -124,7 +129,7 @@ fn components_select_controllers_from_the_full_release() {
         d.sort();
         d
     };
-    let default = install(&env, &mirror.url).run().ok();
+    let default = install(&env).run().ok();
     assert_eq!(
         deployments(&default.stdout),
         ["helm-controller", "kustomize-controller", "notification-controller", "source-controller"]
@@ -132,19 +137,17 @@ fn components_select_controllers_from_the_full_release() {
     assert!(!default.stdout.contains("imagepolicies.image.toolkit.fluxcd.io"));
 
     let env = Env::new();
-    let some = install(&env, &mirror.url).args(["--components", "source-controller,kustomize-controller"]).run().ok();
+    let some = install(&env).args(["--components", "source-controller,kustomize-controller"]).run().ok();
     assert_eq!(deployments(&some.stdout), ["kustomize-controller", "source-controller"]);
     assert!(!some.stdout.contains("helmreleases.helm.toolkit.fluxcd.io"));
     assert!(some.stdout.contains("gitrepositories.source.toolkit.fluxcd.io"));
 
-    let extra = install(&env, &mirror.url)
-        .args(["--components-extra", "image-reflector-controller,image-automation-controller"])
-        .run()
-        .ok();
+    let extra =
+        install(&env).args(["--components-extra", "image-reflector-controller,image-automation-controller"]).run().ok();
     assert_eq!(deployments(&extra.stdout).len(), 6);
     assert!(extra.stdout.contains("imagepolicies.image.toolkit.fluxcd.io"));
 
-    let out = install(&env, &mirror.url).args(["--components", "source-controller,nope"]).run().expect_code(1);
+    let out = install(&env).args(["--components", "source-controller,nope"]).run().expect_code(1);
     assert!(out.stderr.contains("unknown component 'nope'"), "{}", out.stderr);
 }
 
@@ -349,4 +352,87 @@ fn install_pings_the_checkpoint_service_unless_opted_out() {
     assert_eq!(checkpoint.hits(), 2);
     install(&env, &mirror.url).env("WEGO_CHECKPOINT_URL", &checkpoint.url).env("CHECKPOINT_DISABLE", "1").run().ok();
     assert_eq!(checkpoint.hits(), 2);
+}
+
+/// The pinned manifest with one image tag changed: what a compromised mirror would serve.
+fn tampered() -> String {
+    let good = common::flux_manifest(false);
+    let bad = good.replacen("ghcr.io/fluxcd/source-controller:", "ghcr.io/evil/source-controller:", 1);
+    assert_ne!(good, bad, "the test manifest names source-controller's image");
+    bad
+}
+
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[test]
+fn a_tampered_download_is_refused_and_not_cached() {
+    let env = Env::new();
+    let bad = tampered();
+    let mirror = common::http_server::HttpServer::start(
+        vec![("/v2.9.4/install.yaml".into(), bad.clone())],
+        std::time::Duration::ZERO,
+    );
+    let out = install(&env, &mirror.url).run().expect_code(1);
+    assert_eq!(mirror.hits(), 1);
+    assert!(out.stdout.is_empty(), "nothing printed: {}", &out.stdout[..out.stdout.len().min(200)]);
+    let good = sha256(&common::flux_manifest(false));
+    assert!(out.stderr.contains(&sha256(&bad)) && out.stderr.contains(&good), "names both sums: {}", out.stderr);
+    assert!(!env.cache_dir().join("wego/flux/v2.9.4/install.yaml").exists(), "a refused download is not cached");
+}
+
+#[test]
+fn a_tampered_cache_is_refused_on_every_read() {
+    let env = Env::new();
+    let mirror = flux_mirror(false);
+    install(&env, &mirror.url).run().ok();
+    let cached = env.cache_dir().join("wego/flux/v2.9.4/install.yaml");
+    let bad = tampered();
+    std::fs::write(&cached, &bad).unwrap();
+    for offline in [false, true] {
+        let mut cmd = install(&env, &mirror.url);
+        if offline {
+            cmd = cmd.arg("--offline");
+        }
+        let out = cmd.run().expect_code(1);
+        assert!(out.stdout.is_empty());
+        assert!(out.stderr.contains(&sha256(&bad)) && out.stderr.contains(&sha256(&common::flux_manifest(false))));
+        assert!(out.stderr.contains(&cached.display().to_string()), "names the file to delete: {}", out.stderr);
+    }
+    assert_eq!(mirror.hits(), 1, "the cache is not silently replaced");
+    // Deleting it, as the help says, recovers.
+    std::fs::remove_file(&cached).unwrap();
+    install(&env, &mirror.url).run().ok();
+}
+
+#[test]
+fn an_explicit_manifest_is_taken_as_given_with_a_warning() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("install.yaml");
+    let bad = tampered();
+    std::fs::write(&file, &bad).unwrap();
+    let out = env.wego().args(["install", "--offline", "--flux-manifests"]).arg(file.display().to_string()).run().ok();
+    assert!(out.stdout.contains("ghcr.io/evil/source-controller:"));
+    assert!(out.stderr.contains("as given") && out.stderr.contains(&sha256(&bad)), "{}", out.stderr);
+    // The known manifest passes without a warning.
+    std::fs::write(&file, common::flux_manifest(false)).unwrap();
+    let out = env.wego().args(["install", "--offline", "--flux-manifests"]).arg(file.display().to_string()).run().ok();
+    assert!(!out.stderr.contains("as given"), "{}", out.stderr);
+}
+
+#[test]
+fn a_version_without_a_known_checksum_is_not_downloaded() {
+    let env = Env::new();
+    let mirror = flux_mirror(false);
+    let out = install(&env, &mirror.url).env("WEGO_FLUX_VERSION", "2.99.0").run().expect_code(1);
+    assert_eq!(mirror.hits(), 0);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("no checksum for Flux v2.99.0") && out.stderr.contains("--flux-manifests"),
+        "{}",
+        out.stderr
+    );
 }

@@ -1,5 +1,10 @@
 //! `flux::` — the Flux runtime manifest for a version: from a given file or URL, the user
 //! cache, or a download (the official release asset or a mirror).
+//!
+//! A download and every cache read are checked against the SHA-256 built into wego for that
+//! version (`data/flux-checksums.txt`), so neither a mirror nor a tampered cache can change the
+//! runtime. A file or URL the user names explicitly is taken as given (with a warning when its
+//! checksum is not the known one): the user vouches for it.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,6 +18,35 @@ use crate::engine::{fail, Host};
 
 const PRIM: &str = "flux::manifests";
 const HELP: &str = "pass --flux-manifests PATH|URL (or WEGO_FLUX_MANIFESTS), or set flux.manifestsBaseUrl to a mirror";
+
+/// `version sha256` lines; `#` comments.
+const CHECKSUMS: &str = include_str!("../../data/flux-checksums.txt");
+
+/// The built-in SHA-256 (lower-case hex) of Flux `version`'s `install.yaml`, if wego knows it.
+pub fn known_checksum(version: &str) -> Option<&'static str> {
+    let version = version.trim_start_matches('v');
+    CHECKSUMS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(char::is_whitespace))
+        .find(|(v, _)| *v == version)
+        .map(|(_, sum)| sum.trim())
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// `Err(actual)` when `text` is not the known manifest of `version`.
+fn verify(version: &str, text: &str) -> Result<(), String> {
+    let actual = sha256_hex(text);
+    match known_checksum(version) {
+        Some(expected) if expected == actual => Ok(()),
+        _ => Err(actual),
+    }
+}
 
 fn cache_file(version: &str) -> Option<PathBuf> {
     dirs::cache_dir().map(|d| d.join("wego/flux").join(format!("v{version}")).join("install.yaml"))
@@ -65,6 +99,23 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
         }
     };
 
+    // The user named this manifest: theirs to vouch for, but say when it is not the known one.
+    let given = |text: String, from: &str| {
+        let text = check(text, from)?;
+        if let Err(actual) = verify(&version, &text) {
+            let known = match known_checksum(&version) {
+                Some(k) => format!("the known Flux v{version} manifest has {k}"),
+                None => format!("wego knows no checksum for Flux v{version}"),
+            };
+            host.log.emit(
+                super::log::Level::Warn,
+                "⚠",
+                "33",
+                &format!("using {from} as given: its SHA-256 is {actual} and {known}"),
+            );
+        }
+        Ok(text)
+    };
     if !source.is_empty() {
         if source.starts_with("http://") || source.starts_with("https://") {
             if host.globals.offline {
@@ -74,17 +125,34 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
             let text = host
                 .block_on(download(&source, timeout))
                 .map_err(|e| fail(PRIM, format!("cannot download {source}: {e}"), Some(HELP)))?;
-            return check(text, &source);
+            return given(text, &source);
         }
         let text = std::fs::read_to_string(&source).map_err(|e| {
             fail(PRIM, format!("cannot read {source}: {e}"), Some("check the path given to --flux-manifests"))
         })?;
-        return check(text, &source);
+        return given(text, &source);
     }
 
+    let Some(expected) = known_checksum(&version) else {
+        return Err(fail(
+            PRIM,
+            format!("wego has no checksum for Flux v{version}, so it cannot verify a download of it"),
+            Some("use the Flux version this wego pins (`wego version`), or verify the manifest yourself and pass it with --flux-manifests FILE"),
+        ));
+    };
     let cache = cache_file(&version);
-    if let Some(text) = cache.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
-        if looks_like_manifests(&text) {
+    if let Some(p) = &cache {
+        if let Ok(text) = std::fs::read_to_string(p) {
+            if let Err(actual) = verify(&version, &text) {
+                return Err(fail(
+                    PRIM,
+                    format!(
+                        "the cached Flux v{version} manifest {} has SHA-256 {actual}, expected {expected}: it was changed after download",
+                        p.display()
+                    ),
+                    Some(&format!("delete {} and run the command again to download it afresh", p.display())),
+                ));
+            }
             return Ok(text);
         }
     }
@@ -100,7 +168,13 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
     let text = host
         .block_on(download(&url, timeout))
         .map_err(|e| fail(PRIM, format!("cannot download Flux v{version} manifests from {url}: {e}"), Some(HELP)))?;
-    let text = check(text, &url)?;
+    if let Err(actual) = verify(&version, &text) {
+        return Err(fail(
+            PRIM,
+            format!("the Flux v{version} manifest from {url} has SHA-256 {actual}, expected {expected}: refusing it"),
+            Some("the mirror serves a different file than Flux released; fix the mirror (flux.manifestsBaseUrl), or verify the file yourself and pass it with --flux-manifests FILE"),
+        ));
+    }
     if let Some(p) = cache {
         // Write beside and rename, so a crash never leaves a truncated cache entry.
         let tmp = p.with_extension(format!("tmp{}", std::process::id()));
@@ -120,8 +194,23 @@ pub fn module(host: &Arc<Host>) -> Module {
     m.func(
         "manifests",
         &["options: Map", "String"],
-        "The Flux runtime manifest (all controllers and CRDs) as YAML text.\nOptions: `version` (default config `flux.version`), `source` (a file or URL; default config `flux.manifests`), `base_url` (release downloads or a mirror; default config `flux.manifestsBaseUrl`).\nOrder: `source` if given; else the user cache (`~/.cache/wego/flux/v<version>/install.yaml`); else `<base_url>/v<version>/install.yaml`, then cached.\n\nErrors: offline with nothing cached; download or read failure; not a manifest.\n\nExample: `let objs = yaml::parse_all(flux::manifests(#{ version: \"2.9.4\" }));`",
+        "The Flux runtime manifest (all controllers and CRDs) as YAML text.\nOptions: `version` (default config `flux.version`), `source` (a file or URL; default config `flux.manifests`), `base_url` (release downloads or a mirror; default config `flux.manifestsBaseUrl`).\nOrder: `source` if given (taken as given, with a warning when its SHA-256 is not the one wego knows for `version`); else the user cache (`~/.cache/wego/flux/v<version>/install.yaml`); else `<base_url>/v<version>/install.yaml`, then cached. A download and the cache must match the SHA-256 built into wego for `version`.\n\nErrors: offline with nothing cached; download or read failure; not a manifest; a download or cache entry whose checksum differs (the error names both); a version wego has no checksum for (without `source`).\n\nExample: `let objs = yaml::parse_all(flux::manifests(#{ version: \"2.9.4\" }));`",
         move |opts: Map| manifests(&h, &opts),
     );
     m.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pinned_version_has_a_checksum() {
+        let sum = known_checksum(crate::build_info::FLUX_VERSION).expect("the pinned Flux version needs a checksum");
+        assert_eq!(sum.len(), 64);
+        assert!(sum.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{sum}");
+        assert_eq!(known_checksum(&format!("v{}", crate::build_info::FLUX_VERSION)), Some(sum));
+        assert_eq!(known_checksum("0.0.1"), None);
+        assert!(verify(crate::build_info::FLUX_VERSION, "kind: x\napiVersion: v1\n").is_err());
+    }
 }
