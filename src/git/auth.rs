@@ -158,7 +158,7 @@ pub fn fingerprint(blob: &[u8]) -> String {
 }
 
 /// The files to look in, and whether they were named explicitly (then they must exist).
-fn known_hosts_files(opts: &AuthOpts) -> (Vec<PathBuf>, bool) {
+pub fn known_hosts_files(opts: &AuthOpts) -> (Vec<PathBuf>, bool) {
     if let Some(p) = &opts.known_hosts {
         return (vec![p.clone()], true);
     }
@@ -260,6 +260,48 @@ fn check(text: &str, name: &str, kind: &str, blob: &[u8]) -> Check {
     result
 }
 
+/// Whether `text` (known_hosts lines) vouches for the key `kind`/`blob` of `name`: a plain
+/// entry with exactly that key, and no `@revoked` entry for it.
+pub fn vouches_for(text: &str, name: &str, kind: &str, blob: &[u8]) -> bool {
+    check(text, name, kind, blob) == Check::Match
+}
+
+/// The entries of `text` for `name` (`host` or `[host]:port`), each rewritten as
+/// `name keytype base64` (hashed and pattern entries come out under the plain name). Marker
+/// lines (`@cert-authority`) are left out, and so is every key an `@revoked` line names.
+pub fn entries_for(text: &str, name: &str) -> Vec<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut revoked = Vec::new();
+    let mut found: Vec<(String, Vec<u8>)> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let mut fields = line.split_whitespace();
+        let (marker, hosts) = match fields.next() {
+            Some(m) if m.starts_with('@') => (Some(m), fields.next().unwrap_or("")),
+            Some(h) => (None, h),
+            None => continue,
+        };
+        let (Some(ktype), Some(key64)) = (fields.next(), fields.next()) else { continue };
+        let Ok(key) = b64.decode(key64) else { continue };
+        if !hosts_match(hosts, name) {
+            continue;
+        }
+        match marker {
+            Some("@revoked") => revoked.push(key),
+            Some(_) => {}
+            None => {
+                if !found.iter().any(|(t, k)| t == ktype && *k == key) {
+                    found.push((ktype.to_string(), key));
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .filter(|(_, k)| !revoked.contains(k))
+        .map(|(t, k)| format!("{name} {t} {}", b64.encode(k)))
+        .collect()
+}
+
 fn hosts_match(field: &str, name: &str) -> bool {
     if let Some(rest) = field.strip_prefix("|1|") {
         return hashed_match(rest, name);
@@ -355,6 +397,27 @@ mod tests {
         assert_eq!(check(&text, "gitlab.com", "ssh-ed25519", &blob()), Check::Unknown);
         let text = format!("@revoked * ssh-ed25519 {KEY}\n{text}");
         assert_eq!(check(&text, "github.com", "ssh-ed25519", &blob()), Check::Revoked);
+    }
+
+    #[test]
+    fn entries_come_out_under_the_plain_name_without_revoked_keys() {
+        let salt = [9u8; 20];
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&salt).unwrap();
+        mac.update(b"[git.example.com]:2222");
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let hashed = format!("|1|{}|{}", b64.encode(salt), b64.encode(mac.finalize().into_bytes()));
+        let other = "AAAAC3NzaC1lZDI1NTE5AAAAIBmpWo2mKVD9CMWkaMnHcpKDL9vaoBmmKWzWaWpC6h5a";
+        let text = format!(
+            "{hashed} ssh-ed25519 {KEY}\n[git.example.com]:2222 ssh-ed25519 {KEY}\ngit.example.com ssh-ed25519 {other}\n@cert-authority *.example.com ssh-ed25519 {other}\n"
+        );
+        let name = "[git.example.com]:2222";
+        assert_eq!(entries_for(&text, name), vec![format!("{name} ssh-ed25519 {KEY}")]);
+        assert_eq!(entries_for(&text, "git.example.com"), vec![format!("git.example.com ssh-ed25519 {other}")]);
+        assert!(entries_for(&text, "[git.example.com]:22").is_empty());
+        let revoked = format!("@revoked * ssh-ed25519 {KEY}\n{text}");
+        assert!(entries_for(&revoked, name).is_empty());
+        assert!(vouches_for(&text, name, "ssh-ed25519", &blob()));
+        assert!(!vouches_for(&revoked, name, "ssh-ed25519", &blob()));
     }
 
     #[test]

@@ -1,19 +1,22 @@
-//! `keys::` — deploy keys: generate an ed25519 key pair, and read a git host's SSH host key
-//! for a known_hosts line. Private keys come back as a `Secret`, which prints as `<secret>` so
+//! `keys::` — deploy keys: generate an ed25519 key pair, and the known_hosts lines Flux needs
+//! for a git host. Host keys come only from verified sources — the user's known_hosts files,
+//! a file the user names, or the provider's published keys (`provider.ssh_known_hosts()`); a
+//! key a server presents is only ever checked against those, never trusted on first sight. Private keys come back as a `Secret`, which prints as `<secret>` so
 //! it cannot reach a log or an error by accident; it keeps its value where data is written
 //! (a Kubernetes Secret through `kube::apply`).
 
 use std::fmt;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use rhai::{Dynamic, Engine, Map, Module};
+use rhai::{Dynamic, Engine, EvalAltResult, Map, Module};
 use ssh_key::{Algorithm, LineEnding, PrivateKey};
 
 use crate::engine::api::ApiModule;
 use crate::engine::fail;
+use crate::git::auth;
 
 /// Sensitive text. Displays as `<secret>`; its value is only taken when writing data.
 #[derive(Clone)]
@@ -63,12 +66,62 @@ fn ed25519(comment: &str) -> Result<Map, String> {
     Ok(m)
 }
 
-/// `host key-type base64` for the SSH server at host:port, as known_hosts wants it.
-pub fn known_hosts(host: &str, port: u16) -> Result<String, String> {
-    let addr = (host, port).to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("no address")?;
-    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|e| e.to_string())?;
+/// `host` for port 22, `[host]:port` otherwise: how OpenSSH names a server in known_hosts.
+pub fn known_hosts_name(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+/// A host and port from a script, refused when they could not name an SSH server (or would
+/// smuggle extra fields into a known_hosts line).
+fn host_port(host: &str, port: i64) -> Result<(String, u16), (String, &'static str)> {
+    let ok = !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
+        && !host.starts_with('-');
+    if !ok {
+        return Err((
+            format!("`{host}` is not a host name"),
+            "pass the bare host of the git server, e.g. `github.com`",
+        ));
+    }
+    let port = u16::try_from(port).ok().filter(|p| *p > 0).ok_or((
+        format!("{port} is not a TCP port"),
+        "pass the SSH port of the git server (22 unless the URL names another)",
+    ))?;
+    Ok((host.to_ascii_lowercase(), port))
+}
+
+/// The known_hosts lines for `host:port` in `file` (default `~/.ssh/known_hosts`), under the
+/// plain name; `None` when the file has none (or does not exist, for the default file).
+pub fn lookup(host: &str, port: u16, file: Option<&Path>) -> Result<Option<String>, String> {
+    let default = dirs::home_dir().map(|h| h.join(".ssh/known_hosts"));
+    let path = match (file, &default) {
+        (Some(f), _) => f,
+        (None, Some(d)) => d.as_path(),
+        (None, None) => return Ok(None),
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if file.is_none() && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let lines = auth::entries_for(&text, &known_hosts_name(host, port));
+    Ok((!lines.is_empty()).then(|| lines.join("\n") + "\n"))
+}
+
+/// The host key the SSH server at `host:port` presents: (key type, raw key).
+fn presented_key(host: &str, port: u16) -> Result<(String, Vec<u8>), String> {
+    let addrs: Vec<_> = (host, port).to_socket_addrs().map_err(|e| e.to_string())?.collect();
+    let addr = addrs.first().ok_or("the name has no address")?;
+    let tcp = TcpStream::connect_timeout(addr, Duration::from_secs(10)).map_err(|e| e.to_string())?;
+    // Bound every read too: a server that accepts and never speaks must not hang wego.
+    tcp.set_read_timeout(Some(Duration::from_secs(15))).map_err(|e| e.to_string())?;
+    tcp.set_write_timeout(Some(Duration::from_secs(15))).map_err(|e| e.to_string())?;
     let mut session = ssh2::Session::new().map_err(|e| e.to_string())?;
-    session.set_timeout(10_000);
+    session.set_timeout(15_000);
     session.set_tcp_stream(tcp);
     session.handshake().map_err(|e| e.to_string())?;
     let (key, kind) = session.host_key().ok_or("the server sent no host key")?;
@@ -81,25 +134,106 @@ pub fn known_hosts(host: &str, port: u16) -> Result<String, String> {
         ssh2::HostKeyType::Ed25519 => "ssh-ed25519",
         ssh2::HostKeyType::Unknown => return Err("unknown host key type".into()),
     };
-    let name = if port == 22 { host.to_string() } else { format!("[{host}]:{port}") };
-    Ok(format!("{name} {kind} {}", base64::engine::general_purpose::STANDARD.encode(key)))
+    Ok((kind.to_string(), key.to_vec()))
+}
+
+/// Why a presented key was refused, and what to do.
+type Refusal = (String, String);
+
+/// Connect to `host:port` and accept the key it presents only if `expected` (known_hosts lines
+/// from a verified source) lists it. Returns `expected`'s lines for the host, so what Flux is
+/// given is exactly what was verified.
+pub fn verify_presented(host: &str, port: u16, expected: &str) -> Result<String, Refusal> {
+    let name = known_hosts_name(host, port);
+    let lines = auth::entries_for(expected, &name);
+    if lines.is_empty() {
+        return Err((
+            format!("the expected known_hosts lines name no key for {name}"),
+            "pass the lines `keys::known_hosts_lookup` or the provider returned for this host".into(),
+        ));
+    }
+    let (kind, blob) = presented_key(host, port).map_err(|e| {
+        (format!("cannot read the SSH host key of {name}: {e}"), "check the host and port of the git server".into())
+    })?;
+    if !auth::vouches_for(expected, &name, &kind, &blob) {
+        return Err((
+            format!(
+                "the SSH server at {name} presented {kind} {}, which the expected known_hosts lines do not list; someone may be intercepting the connection, or the server's key changed",
+                auth::fingerprint(&blob)
+            ),
+            "check the key with the server's administrator (or the provider's published keys) before trusting it".into(),
+        ));
+    }
+    Ok(lines.join("\n") + "\n")
+}
+
+/// The known_hosts lines wego's own ssh connections trust for `host:port` (`WEGO_KNOWN_HOSTS`,
+/// else `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`), confirmed against the key the
+/// server presents now.
+pub fn known_hosts(host: &str, port: u16) -> Result<String, Refusal> {
+    let name = known_hosts_name(host, port);
+    let (files, _) = auth::known_hosts_files(&auth::AuthOpts::default());
+    let text: String = files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).collect::<Vec<_>>().join("\n");
+    if auth::entries_for(&text, &name).is_empty() {
+        let list = files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
+        let scan = if port == 22 { format!("ssh-keyscan {host}") } else { format!("ssh-keyscan -p {port} {host}") };
+        return Err((
+            format!("no known_hosts entry for {name} ({list}); wego does not take a host key on first sight"),
+            format!(
+                "check the server's fingerprint with its administrator, then add it: `{scan} >> ~/.ssh/known_hosts`"
+            ),
+        ));
+    }
+    verify_presented(host, port, &text)
+}
+
+fn lookup_prim(host: &str, port: i64, opts: &Map) -> Result<Dynamic, Box<EvalAltResult>> {
+    const PRIM: &str = "keys::known_hosts_lookup";
+    let (host, port) = host_port(host, port).map_err(|(e, h)| fail(PRIM, e, Some(h)))?;
+    let file = super::opt_str(opts, "file").map(PathBuf::from);
+    match lookup(&host, port, file.as_deref()) {
+        Ok(Some(text)) => Ok(text.into()),
+        Ok(None) => Ok(Dynamic::UNIT),
+        Err(e) => Err(fail(PRIM, e, Some("check the path given to --ssh-known-hosts"))),
+    }
 }
 
 pub fn module() -> Module {
-    let mut m = ApiModule::new("Deploy keys: key pairs and SSH host keys.");
+    let mut m = ApiModule::new("Deploy keys: key pairs, and SSH host keys from verified sources only.");
     m.func(
         "ed25519",
         &["comment: &str", "Map"],
         "Generate an ed25519 key pair: `#{private_key, public_key, fingerprint}`. `private_key` (OpenSSH format) is a `Secret`: it prints as `<secret>` and keeps its value only where data is written, e.g. a Kubernetes Secret applied with `kube::apply`.\n\nExample: `let k = keys::ed25519(\"wego deploy key\"); provider.add_deploy_key(#{ title: \"wego\", key: k.public_key, read_only: true });`",
         |comment: &str| ed25519(comment).map_err(|e| fail("keys::ed25519", e, None)),
     );
+    const LOOKUP_DOC: &str = "The known_hosts lines (`HOST KEYTYPE BASE64`, one per key; HOST is `host` for port 22, `[host]:port` otherwise) the user's `~/.ssh/known_hosts` holds for `host:port`, hashed entries included; `()` when it has none. Option `file`: read that file instead (e.g. from `--ssh-known-hosts FILE`); it must exist. Keys named by an `@revoked` line are left out. Nothing is asked of the server: these lines come only from files the user keeps.\n\nErrors: invalid host or port; an unreadable `file`.\n\nExample: `let kh = keys::known_hosts_lookup(\"github.com\", 22) ?? provider.ssh_known_hosts();`";
+    m.func("known_hosts_lookup", &["host: &str", "port: i64", "String | ()"], LOOKUP_DOC, |host: &str, port: i64| {
+        lookup_prim(host, port, &Map::new())
+    });
+    m.func(
+        "known_hosts_lookup",
+        &["host: &str", "port: i64", "options: Map", "String | ()"],
+        LOOKUP_DOC,
+        |host: &str, port: i64, opts: Map| lookup_prim(host, port, &opts),
+    );
+    m.func(
+        "verify_host_key",
+        &["host: &str", "port: i64", "known_hosts: &str", "String"],
+        "Connect to the SSH server at `host:port` and check that the host key it presents is one of `known_hosts` (lines from a verified source: `known_hosts_lookup`, the provider's published keys). Returns those lines for the host. A key the lines do not list is an error: there is no trust on first use.\n\nErrors: invalid host or port; no line for the host; unreachable server; a presented key that is not listed.\n\nExample: `let kh = keys::verify_host_key(\"github.com\", 22, provider.ssh_known_hosts());`",
+        |host: &str, port: i64, expected: &str| {
+            const PRIM: &str = "keys::verify_host_key";
+            let (host, port) = host_port(host, port).map_err(|(e, h)| fail(PRIM, e, Some(h)))?;
+            verify_presented(&host, port, expected).map_err(|(e, h)| fail(PRIM, e, Some(&h)))
+        },
+    );
     m.func(
         "known_hosts",
         &["host: &str", "port: i64", "String"],
-        "Connect to the SSH server at `host:port` and return its host key as a known_hosts line (`[host]:port` for ports other than 22). Trust on first use: call it once, store the line, and verify against it afterwards.\n\nErrors: unreachable host, not an SSH server.\n\nExample: `let kh = keys::known_hosts(\"github.com\", 22);`",
+        "The known_hosts lines wego's own ssh connections trust for `host:port` (`WEGO_KNOWN_HOSTS`, else `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`), after checking that the key the server presents now is among them. A host those files do not list is an error, never trusted on first sight.\n\nErrors: invalid host or port; no entry for the host; unreachable server; a presented key that is not listed.\n\nExample: `let kh = keys::known_hosts(\"github.com\", 22);`",
         |host: &str, port: i64| {
-            known_hosts(host, port.clamp(1, 65535) as u16)
-                .map_err(|e| fail("keys::known_hosts", format!("cannot read the SSH host key of {host}:{port}: {e}"), Some("check the host and port of the git server")))
+            const PRIM: &str = "keys::known_hosts";
+            let (host, port) = host_port(host, port).map_err(|(e, h)| fail(PRIM, e, Some(h)))?;
+            known_hosts(&host, port).map_err(|(e, h)| fail(PRIM, e, Some(&h)))
         },
     );
     m.build()
@@ -107,6 +241,16 @@ pub fn module() -> Module {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hosts_and_ports_that_cannot_name_a_server_are_refused() {
+        assert_eq!(super::host_port("GitHub.com", 22).unwrap(), ("github.com".into(), 22));
+        for (h, p) in [("", 22), ("a b", 22), ("a,b", 22), ("-oProxy", 22), ("höst", 22), ("h", 0), ("h", 70000)] {
+            assert!(super::host_port(h, p).is_err(), "{h}:{p}");
+        }
+        assert_eq!(super::known_hosts_name("h", 22), "h");
+        assert_eq!(super::known_hosts_name("h", 2222), "[h]:2222");
+    }
+
     #[test]
     fn keys_are_ed25519_and_private_part_is_hidden() {
         let m = super::ed25519("test").unwrap();
