@@ -4,7 +4,10 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use common::servers::{git, git_servers, push_files, ssh_server, AuthGitServer};
 use common::{script, write_config, Env};
@@ -412,6 +415,9 @@ fn http_tokens_go_through_the_credential_callback() {
         assert!(!o.stdout.contains(TOKEN) && !o.stderr.contains(TOKEN), "token printed: {o:?}");
     };
 
+    // Plain http: only with the user's opt-in for this host (see the tests below for refusals).
+    let port = auth.url.rsplit(':').next().unwrap();
+    write_config(&env, &format!("providers:\n  - host: 127.0.0.1:{port}\n    allowHttp: true\n"));
     let out = script(&env, ws.path(), s).args([&url, "w1"]).run().expect_code(1);
     assert!(out.stderr.contains("requires authentication and WEGO_GIT_TOKEN is not set"), "{}", out.stderr);
     assert!(out.stderr.contains("help: set WEGO_GIT_TOKEN"), "{}", out.stderr);
@@ -431,10 +437,9 @@ fn http_tokens_go_through_the_credential_callback() {
     assert!(!config.contains(TOKEN) && config.contains(&url), "{config}");
 
     // A host configured as GitHub takes GITHUB_TOKEN (user x-access-token), and says so when missing.
-    let port = auth.url.rsplit(':').next().unwrap();
     write_config(
         &env,
-        &format!("providers:\n  - host: 127.0.0.1:{port}\n    type: github\n    apiUrl: http://127.0.0.1:9\n"),
+        &format!("providers:\n  - host: 127.0.0.1:{port}\n    type: github\n    apiUrl: http://127.0.0.1:9\n    allowHttp: true\n"),
     );
     let out = script(&env, ws.path(), s).args([&url, "w4"]).run().expect_code(1);
     assert!(out.stderr.contains("GITHUB_TOKEN (or WEGO_GIT_TOKEN) is not set"), "{}", out.stderr);
@@ -553,4 +558,114 @@ impl Drop for Agent {
     fn drop(&mut self) {
         let _ = std::process::Command::new("kill").arg(&self.pid).status();
     }
+}
+
+/// An HTTP server that records every request head and gives each the same answer: what a git
+/// host (or an attacker's host) sees of wego's requests.
+struct Recorder {
+    url: String,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn start(answer: String) -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let seen = heads.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                seen.lock().unwrap().push(head);
+                let _ = conn.write_all(answer.as_bytes());
+            }
+        });
+        Recorder { url, heads }
+    }
+
+    /// Answers every request with 401 and a Basic challenge, as a git host needing a token does.
+    fn challenging() -> Recorder {
+        Recorder::start(
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+        )
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+
+    fn saw_credentials(&self) -> bool {
+        self.heads().iter().any(|h| h.to_ascii_lowercase().contains("\nauthorization:"))
+    }
+
+    fn port(&self) -> &str {
+        self.url.rsplit(':').next().unwrap()
+    }
+}
+
+const CLONE: &str = "git::clone(args[0], #{ dir: args[1] });";
+const SECRET: &str = "tok-never-sent-5e1f0a9c";
+
+#[test]
+fn no_credential_over_plain_http_without_the_users_opt_in() {
+    let server = Recorder::challenging();
+    let url = format!("{}/org/app.git", server.url);
+    let env = Env::new();
+    let ws = tempfile::tempdir().unwrap();
+    for (var, dir) in [("WEGO_GIT_TOKEN", "a"), ("GITHUB_TOKEN", "b"), ("GITLAB_TOKEN", "c")] {
+        let out = script(&env, ws.path(), CLONE).args([&url, dir]).env(var, SECRET).run().expect_code(1);
+        assert!(out.stderr.contains("over plain http") && out.stderr.contains("allowHttp: true"), "{}", out.stderr);
+        assert!(!out.stderr.contains(SECRET));
+    }
+    // A GitHub host configured without the opt-in: still nothing.
+    write_config(&env, &format!("providers:\n  - host: 127.0.0.1:{}\n    type: github\n", server.port()));
+    let out = script(&env, ws.path(), CLONE).args([&url, "d"]).env("GITHUB_TOKEN", SECRET).run().expect_code(1);
+    assert!(out.stderr.contains("over plain http"), "{}", out.stderr);
+    assert!(!server.heads().is_empty(), "the server was asked");
+    assert!(!server.saw_credentials(), "a credential crossed plain http: {:?}", server.heads());
+
+    // With the opt-in the token is sent (the recorder refuses it, so the run fails as rejected).
+    write_config(
+        &env,
+        &format!("providers:\n  - host: 127.0.0.1:{}\n    type: github\n    allowHttp: true\n", server.port()),
+    );
+    let out = script(&env, ws.path(), CLONE).args([&url, "e"]).env("GITHUB_TOKEN", SECRET).run().expect_code(1);
+    assert!(out.stderr.contains("rejected the token from GITHUB_TOKEN"), "{}", out.stderr);
+    assert!(server.saw_credentials(), "the opted-in host gets the token");
+}
+
+#[test]
+fn no_credential_to_a_redirect_target_on_another_port() {
+    let target = Recorder::challenging();
+    let redirector = Recorder::start(format!(
+        "HTTP/1.1 302 Found\r\nLocation: {}/org/app.git/info/refs?service=git-upload-pack\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        target.url
+    ));
+    let url = format!("{}/org/app.git", redirector.url);
+    let env = Env::new();
+    let ws = tempfile::tempdir().unwrap();
+    // Both hosts opted in to http, so only the redirect can be the reason nothing is sent.
+    write_config(
+        &env,
+        &format!(
+            "providers:\n  - host: 127.0.0.1:{}\n    allowHttp: true\n  - host: 127.0.0.1:{}\n    allowHttp: true\n",
+            redirector.port(),
+            target.port()
+        ),
+    );
+    let out = script(&env, ws.path(), CLONE).args([&url, "a"]).env("WEGO_GIT_TOKEN", SECRET).run().expect_code(1);
+    assert!(out.stderr.contains("redirected to") && out.stderr.contains(target.port()), "{}", out.stderr);
+    assert!(!out.stderr.contains(SECRET));
+    assert!(!target.heads().is_empty(), "libgit2 followed the redirect");
+    assert!(!target.saw_credentials(), "the token went to the redirect target: {:?}", target.heads());
+    assert!(!redirector.saw_credentials());
 }

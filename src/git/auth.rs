@@ -2,7 +2,11 @@
 //!
 //! - https: a token from the environment, handed to libgit2 through the credential callback
 //!   (never in a URL, so never in `.git/config` or an error), asked for only when the server
-//!   challenges; a rejected token is not retried.
+//!   challenges; a rejected token is not retried. A token only goes to the host it belongs to
+//!   (`GITHUB_TOKEN` to GitHub hosts, `GITLAB_TOKEN` to GitLab hosts, `WEGO_GIT_TOKEN` to the
+//!   remote wego was pointed at), over https: plain http needs `allowHttp: true` on the host's
+//!   `providers:` entry, and a server that redirected to another scheme, host or port is sent
+//!   nothing.
 //! - ssh: a key file given explicitly, else the ssh-agent, else the usual `~/.ssh/id_*` files,
 //!   each tried once; the host key is checked against known_hosts ourselves (hashed entries,
 //!   patterns, `@revoked`), and an unknown or changed key refuses the connection.
@@ -35,6 +39,9 @@ pub struct Target {
     pub url: GitUrl,
     /// `github`, `gitlab` or "" (decides which token variable is used).
     pub provider: String,
+    /// The user opted in to sending credentials over plain http to this host (`allowHttp` on
+    /// its `providers:` entry).
+    pub allow_http: bool,
 }
 
 /// What happened while connecting, to explain a failure precisely.
@@ -46,6 +53,10 @@ pub struct AuthLog {
     pub https_rejected: Option<&'static str>,
     /// The token from this variable was sent.
     pub https_sent: Option<&'static str>,
+    /// The server asked for credentials over plain http, and the user did not opt in.
+    pub http_refused: bool,
+    /// The server asking for credentials was not the remote's (a redirect): where it was.
+    pub redirected_to: Option<String>,
     https_asks: u32,
     /// ssh methods tried, in order ("key file ~/.ssh/x", "ssh-agent").
     pub ssh_tried: Vec<String>,
@@ -84,9 +95,19 @@ fn ssh_methods(opts: &AuthOpts) -> Vec<SshMethod> {
 pub fn callbacks<'a>(target: &'a Target, opts: &'a AuthOpts, log: &'a RefCell<AuthLog>) -> RemoteCallbacks<'a> {
     let mut cbs = RemoteCallbacks::new();
     let methods = ssh_methods(opts);
-    cbs.credentials(move |_url, user_from_url, allowed| {
+    cbs.credentials(move |url, user_from_url, allowed| {
         let mut log = log.borrow_mut();
         if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+            // libgit2 passes the URL of the server that challenged, which after a redirect is
+            // no longer the remote's: a token for one host must not reach another.
+            if let Some(there) = foreign_server(&target.url, url) {
+                log.redirected_to = Some(there);
+                return Err(git2::Error::from_str("not sending credentials to a server the remote redirected to"));
+            }
+            if target.url.scheme != Scheme::Https && !target.allow_http {
+                log.http_refused = true;
+                return Err(git2::Error::from_str("not sending credentials over plain http"));
+            }
             log.https_asks += 1;
             let Some(token) = secrets::git_token(&target.provider) else {
                 log.https_missing = true;
@@ -149,6 +170,23 @@ pub fn callbacks<'a>(target: &'a Target, opts: &'a AuthOpts, log: &'a RefCell<Au
         }
     });
     cbs
+}
+
+/// `Some(scheme://host:port)` of `asked` when it is not the server of `remote` (other scheme,
+/// host or port, or unparsable); `None` when it is the same server.
+fn foreign_server(remote: &GitUrl, asked: &str) -> Option<String> {
+    let origin = |scheme: &str, host: &str, port: Option<u16>| {
+        let default = match scheme {
+            "https" => 443,
+            "http" => 80,
+            _ => 0,
+        };
+        (scheme.to_ascii_lowercase(), host.trim_matches(['[', ']']).to_ascii_lowercase(), port.unwrap_or(default))
+    };
+    let Ok(u) = url::Url::parse(asked) else { return Some("an unparsable URL".into()) };
+    let theirs = origin(u.scheme(), u.host_str().unwrap_or(""), u.port());
+    let ours = origin(remote.scheme.as_str(), &remote.host, remote.port);
+    (theirs != ours).then(|| format!("{}://{}:{}", theirs.0, theirs.1, theirs.2))
 }
 
 /// SHA256 fingerprint as OpenSSH prints it.
@@ -418,6 +456,20 @@ mod tests {
         assert!(entries_for(&revoked, name).is_empty());
         assert!(vouches_for(&text, name, "ssh-ed25519", &blob()));
         assert!(!vouches_for(&revoked, name, "ssh-ed25519", &blob()));
+    }
+
+    #[test]
+    fn a_challenge_from_another_server_is_foreign() {
+        let remote = super::super::url::parse("https://git.example.com/org/repo.git").unwrap();
+        assert_eq!(foreign_server(&remote, "https://git.example.com/org/repo.git/info/refs"), None);
+        assert_eq!(foreign_server(&remote, "https://GIT.example.com:443/org/repo.git"), None);
+        assert!(foreign_server(&remote, "https://evil.example.com/org/repo.git").is_some());
+        assert!(foreign_server(&remote, "https://git.example.com:8443/org/repo.git").is_some());
+        assert!(foreign_server(&remote, "http://git.example.com/org/repo.git").is_some());
+        assert!(foreign_server(&remote, "not a url").is_some());
+        let local = super::super::url::parse("http://127.0.0.1:8080/r.git").unwrap();
+        assert_eq!(foreign_server(&local, "http://127.0.0.1:8080/r.git"), None);
+        assert!(foreign_server(&local, "http://127.0.0.1:8081/r.git").is_some());
     }
 
     #[test]

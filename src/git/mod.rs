@@ -42,6 +42,24 @@ pub fn network_error(what: &str, target: &Target, log: &RefCell<AuthLog>, e: &gi
     if let Some((msg, help)) = &log.host_key_error {
         return GitError::new(msg.clone()).help(help.clone());
     }
+    if let Some(there) = &log.redirected_to {
+        return GitError::new(format!(
+            "{what} {url}: the remote redirected to {there}, which asked for credentials; wego sends a host's token only to that host"
+        ))
+        .help("if you trust the new location, use its URL directly");
+    }
+    if log.http_refused {
+        return GitError::new(format!(
+            "{what} {url}: the server asks for credentials over plain http, where the token would cross the network unencrypted"
+        ))
+        .help(format!(
+            "use the https URL; for a server you trust on a network you trust, set `allowHttp: true` on a `providers:` entry with `host: {}` in your own wego config",
+            match target.url.port {
+                Some(p) => format!("{}:{p}", target.url.host),
+                None => target.url.host.clone(),
+            }
+        ));
+    }
     if log.https_missing {
         let hint = crate::secrets::git_token_hint(&target.provider);
         return GitError::new(format!("{what} {url}: the server requires authentication and {hint} is not set"))

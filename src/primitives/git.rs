@@ -59,8 +59,10 @@ fn target(host: &Host, prim: &str, raw: &str) -> R<Target> {
             Some("remove it from the URL and set GITHUB_TOKEN, GITLAB_TOKEN or WEGO_GIT_TOKEN instead"),
         ));
     }
-    let (provider, _, _) = url::provider_of(&u, &host.config().providers);
-    Ok(Target { url: u, provider })
+    let config = host.config();
+    let (provider, entry, _) = url::provider_of(&u, &config.providers);
+    let allow_http = entry.is_some_and(|p| p.allow_http);
+    Ok(Target { url: u, provider, allow_http })
 }
 
 fn expand_home(p: &str) -> PathBuf {
