@@ -13,7 +13,11 @@ pub fn parse(ts: &str) -> Option<f64> {
     if ts.len() < 20 {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
+    let num = |r: std::ops::Range<usize>| {
+        let part = ts.get(r)?;
+        // `parse` alone would take `+1` or `-1` as a field.
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse::<i64>().ok())?
+    };
     let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
     let mut rest = &ts[19..];
     let mut frac = 0.0;
@@ -24,9 +28,19 @@ pub fn parse(ts: &str) -> Option<f64> {
     }
     let offset = match rest {
         "Z" | "z" => 0,
-        o if o.len() == 6 => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o[1..3].parse::<i64>().ok()? * 3600 + o[4..6].parse::<i64>().ok()? * 60)
+        // `±hh:mm`, checked byte by byte: the text comes from servers and users, and may not
+        // even be ASCII.
+        o if o.len() == 6 && o.is_ascii() && o.as_bytes()[3] == b':' => {
+            let sign = match o.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (hh, mm) = (o.get(1..3)?, o.get(4..6)?);
+            if !(hh.bytes().all(|b| b.is_ascii_digit()) && mm.bytes().all(|b| b.is_ascii_digit())) {
+                return None;
+            }
+            sign * (hh.parse::<i64>().ok()? * 3600 + mm.parse::<i64>().ok()? * 60)
         }
         _ => return None,
     };
@@ -119,5 +133,25 @@ mod tests {
         assert!(after("2026-11-25T18:21:27.5Z", "2026-11-25T18:21:27Z"));
         assert!(!after("2026-11-24T18:21:27Z", "2026-11-25T18:21:27Z"));
         assert_eq!(parse("nope"), None);
+    }
+
+    #[test]
+    fn hostile_text_is_not_a_time_and_never_panics() {
+        for ts in [
+            "2026-11-25T18:21:27+é:00",
+            "2026-11-25T18:21:27+0é:0",
+            "2026-11-25T18:21:27+00é0",
+            "2026-11-25T18:21:27ééé",
+            "2026-11-25T18:21:2é+00:00",
+            "2026-11-25T18:21:27.5é",
+            "ééééééééééééééééééééé",
+            "2026-11-25T18:21:27*01:00",
+            "2026-11-25T18:21:27+1:000",
+            "2026-+1-25T18:21:27Z",
+        ] {
+            assert_eq!(parse(ts), None, "{ts}");
+            assert!(after(ts, "2026-11-25T18:21:27Z") || !after(ts, "2026-11-25T18:21:27Z"));
+        }
+        assert_eq!(parse("2026-11-25T17:21:27-01:00"), parse("2026-11-25T18:21:27Z"));
     }
 }
