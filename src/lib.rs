@@ -12,6 +12,7 @@ pub mod checkpoint;
 mod civil;
 pub mod cli;
 pub mod config;
+pub mod deadline;
 pub mod engine;
 pub mod git;
 pub mod k8s;

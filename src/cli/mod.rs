@@ -68,6 +68,9 @@ pub struct GlobalArgs {
     /// Allow scripts to run external programs
     #[arg(long, global = true)]
     pub allow_exec: bool,
+    /// Give up when the command has not finished in this time (e.g. 90s, 5m, 1h; 0: never)
+    #[arg(long, global = true, value_name = "DURATION", default_value = crate::deadline::DEFAULT, value_parser = crate::deadline::parse)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,7 +128,11 @@ pub fn main() -> i32 {
             command = unhide(command, path);
         }
     }
-    let cli = match command.try_get_matches().and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m)) {
+    let parsed = command.try_get_matches().and_then(|m| {
+        let name = m.subcommand_name().unwrap_or_default().to_string();
+        <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|c| (c, name))
+    });
+    let (cli, name) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -138,6 +145,10 @@ pub fn main() -> i32 {
             "error: `wego {path}` is experimental\n  = help: enable it with WEGO_FEATURES={feature} or `features: [{feature}]` in the wego config"
         );
         return 2;
+    }
+    // The REPL waits on a person, not a server.
+    if !matches!(cli.command, Command::Repl) {
+        crate::deadline::arm(&name, cli.global.timeout);
     }
     match dispatch(cli) {
         Ok(code) => code,

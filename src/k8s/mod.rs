@@ -57,6 +57,9 @@ impl KubeError {
     }
 }
 
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const IO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub const RUNTIME_HELP: &str = "is the GitOps runtime installed? run `wego install | kubectl apply -f -`";
 
 /// Per-command Kubernetes state: one client, one discovery cache.
@@ -129,7 +132,14 @@ impl KubeState {
         if let Ok(agent) = http::HeaderValue::from_str(&format!("wego/{}", crate::build_info::VERSION)) {
             config.headers.push((http::header::USER_AGENT, agent));
         }
-        config.connect_timeout = Some(std::time::Duration::from_secs(10));
+        // A server that accepts and then never answers (or stalls mid-answer) must not hang
+        // wego: bound the connection (TLS included) and every read and write. The read clock
+        // restarts with each request, not when a pooled connection went idle. No wego call
+        // watches or streams, so no legitimate answer takes this long to start arriving.
+        config.connect_timeout = Some(CONNECT_TIMEOUT);
+        config.read_timeout = Some(IO_TIMEOUT);
+        config.write_timeout = Some(IO_TIMEOUT);
+        config.reset_reader_on_write = true;
         let client = Client::try_from(config)
             .map_err(|e| KubeError::new(format!("cannot build a Kubernetes client: {e}"), None))?;
         *self.client.lock().expect("kube client") = Some(client.clone());
@@ -234,7 +244,14 @@ impl KubeState {
                 let (server, context, kubeconfig) = ctx
                     .map(|c| (c.server, c.name, c.kubeconfig))
                     .unwrap_or_else(|| ("?".into(), "?".into(), "?".into()));
-                let cause = root_cause(&other);
+                let mut cause = root_cause(&other);
+                if cause.contains("timed out") || cause.contains("deadline has elapsed") {
+                    cause = format!(
+                        "timed out (wego waits {}s to connect and {}s for each answer)",
+                        CONNECT_TIMEOUT.as_secs(),
+                        IO_TIMEOUT.as_secs()
+                    );
+                }
                 KubeError {
                     message: format!(
                         "cannot reach the Kubernetes API at {server} (context `{context}`, kubeconfig {kubeconfig}): {cause}"

@@ -59,6 +59,7 @@ fn looks_like_manifests(text: &str) -> bool {
 async fn download(url: &str, timeout: Duration) -> Result<String, String> {
     let client = reqwest::Client::builder()
         .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(30)))
         .user_agent(format!("wego/{}", crate::build_info::VERSION))
         .build()
         .map_err(|e| e.to_string())?;
