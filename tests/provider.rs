@@ -464,7 +464,8 @@ fn tokens_appear_in_no_output_file_or_commit() {
     let env = setup(
         &f,
         &format!(
-            "  - host: 127.0.0.1:{}/github\n    type: github\n  - host: 127.0.0.1:{}/gitlab\n    type: gitlab\n",
+            // Plain http git servers on loopback: the user's explicit opt-in for each.
+            "  - host: 127.0.0.1:{}/github\n    type: github\n    allowHttp: true\n  - host: 127.0.0.1:{}/gitlab\n    type: gitlab\n    allowHttp: true\n",
             port(&gh_git.url),
             port(&gl_git.url)
         ),
