@@ -10,7 +10,10 @@ fn ssh_server() -> Option<(String, u16, String)> {
     // ssh://root@127.0.0.1:12222/...
     let hostport = ssh.base.split('@').nth(1).unwrap().split('/').next().unwrap();
     let (host, port) = hostport.split_once(':').unwrap();
-    Some((host.into(), port.parse().unwrap(), std::fs::read_to_string(&ssh.known_hosts).unwrap()))
+    // The servers' known_hosts may list other hosts too (the scp-style ones on port 22).
+    let all = std::fs::read_to_string(&ssh.known_hosts).unwrap();
+    let line = all.lines().find(|l| l.starts_with(&format!("[{host}]:{port} "))).expect("the ssh server's line");
+    Some((host.into(), port.parse().unwrap(), format!("{line}\n")))
 }
 
 fn run(env: &Env, script: &str) -> common::Out {

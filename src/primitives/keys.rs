@@ -1,6 +1,6 @@
 //! `keys::` — deploy keys: generate an ed25519 key pair, and the known_hosts lines Flux needs
 //! for a git host. Host keys come only from verified sources — the user's known_hosts files,
-//! a file the user names, or the provider's published keys (`provider.ssh_known_hosts()`); a
+//! a file the user names, or the provider's published keys (`provider.ssh_host_keys()`); a
 //! key a server presents is only ever checked against those, never trusted on first sight. Private keys come back as a `Secret`, which prints as `<secret>` so
 //! it cannot reach a log or an error by accident; it keeps its value where data is written
 //! (a Kubernetes Secret through `kube::apply`).
@@ -206,7 +206,7 @@ pub fn module() -> Module {
         "Generate an ed25519 key pair: `#{private_key, public_key, fingerprint}`. `private_key` (OpenSSH format) is a `Secret`: it prints as `<secret>` and keeps its value only where data is written, e.g. a Kubernetes Secret applied with `kube::apply`.\n\nExample: `let k = keys::ed25519(\"wego deploy key\"); provider.add_deploy_key(#{ title: \"wego\", key: k.public_key, read_only: true });`",
         |comment: &str| ed25519(comment).map_err(|e| fail("keys::ed25519", e, None)),
     );
-    const LOOKUP_DOC: &str = "The known_hosts lines (`HOST KEYTYPE BASE64`, one per key; HOST is `host` for port 22, `[host]:port` otherwise) the user's `~/.ssh/known_hosts` holds for `host:port`, hashed entries included; `()` when it has none. Option `file`: read that file instead (e.g. from `--ssh-known-hosts FILE`); it must exist. Keys named by an `@revoked` line are left out. Nothing is asked of the server: these lines come only from files the user keeps.\n\nErrors: invalid host or port; an unreadable `file`.\n\nExample: `let kh = keys::known_hosts_lookup(\"github.com\", 22) ?? provider.ssh_known_hosts();`";
+    const LOOKUP_DOC: &str = "The known_hosts lines (`HOST KEYTYPE BASE64`, one per key; HOST is `host` for port 22, `[host]:port` otherwise) the user's `~/.ssh/known_hosts` holds for `host:port`, hashed entries included; `()` when it has none. Option `file`: read that file instead (e.g. from `--ssh-known-hosts FILE`); it must exist. Keys named by an `@revoked` line are left out. Nothing is asked of the server: these lines come only from files the user keeps.\n\nErrors: invalid host or port; an unreadable `file`.\n\nExample: `let kh = keys::known_hosts_lookup(\"github.com\", 22, #{ file: \"team_known_hosts\" });`";
     m.func("known_hosts_lookup", &["host: &str", "port: i64", "String | ()"], LOOKUP_DOC, |host: &str, port: i64| {
         lookup_prim(host, port, &Map::new())
     });
@@ -219,7 +219,7 @@ pub fn module() -> Module {
     m.func(
         "verify_host_key",
         &["host: &str", "port: i64", "known_hosts: &str", "String"],
-        "Connect to the SSH server at `host:port` and check that the host key it presents is one of `known_hosts` (lines from a verified source: `known_hosts_lookup`, the provider's published keys). Returns those lines for the host. A key the lines do not list is an error: there is no trust on first use.\n\nErrors: invalid host or port; no line for the host; unreachable server; a presented key that is not listed.\n\nExample: `let kh = keys::verify_host_key(\"github.com\", 22, provider.ssh_known_hosts());`",
+        "Connect to the SSH server at `host:port` and check that the host key it presents is one of `known_hosts` (lines from a verified source: `known_hosts_lookup`, or `provider.ssh_host_keys()` written as `HOST KEYTYPE BASE64`). Returns those lines for the host. A key the lines do not list is an error: there is no trust on first use.\n\nErrors: invalid host or port; no line for the host; unreachable server; a presented key that is not listed.\n\nExample: `let kh = keys::verify_host_key(\"github.com\", 22, keys::known_hosts_lookup(\"github.com\", 22) ?? \"\");`",
         |host: &str, port: i64, expected: &str| {
             const PRIM: &str = "keys::verify_host_key";
             let (host, port) = host_port(host, port).map_err(|(e, h)| fail(PRIM, e, Some(h)))?;
