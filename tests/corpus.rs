@@ -254,7 +254,7 @@ fn yaml() -> Vec<Case> {
     // Size and depth bombs.
     let laughs = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n";
     out.push(script("yaml billion laughs", "yaml::parse(args[0]);", &[laughs]));
-    let deep = "[".repeat(5000) + &"]".repeat(5000);
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
     out.push(script("yaml deep", "yaml::parse(args[0]);", &[&deep]));
     for (i, j) in ["{", "[1,", "{\"a\":}", "nul", "\"\\u12\"", "1e99999"].iter().enumerate() {
         out.push(script(&format!("json {i}"), "json::parse(args[0]);", &[j]));
@@ -422,4 +422,113 @@ fn bad_input_fails_cleanly_and_writes_nothing() {
     }
     let failures = failures.lock().unwrap();
     assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+/// Properties of the parsers bad input goes through: they never panic, and normalisation
+/// round-trips where it should.
+mod props {
+    use proptest::prelude::*;
+    use wego::engine::paths::{self, Access};
+    use wego::git::url;
+    use wego::primitives::text;
+
+    fn cfg() -> ProptestConfig {
+        ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            ".{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                prop::collection::btree_map("[a-zA-Z0-9 _:#-]{1,8}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(cfg())]
+
+        #[test]
+        fn url_parsing_never_panics(s in ".{0,60}") {
+            let _ = url::parse(&s);
+            let _ = url::describe(&s, &[]);
+        }
+
+        #[test]
+        fn url_forms_normalise_alike(
+            host in "[a-z]{1,10}\\.(com|io|example)",
+            owner in "[a-z0-9][a-z0-9-]{0,9}",
+            repo in "[a-z0-9][a-z0-9._-]{0,9}",
+            git_suffix in any::<bool>(),
+        ) {
+            let sfx = if git_suffix { ".git" } else { "" };
+            let https = format!("https://{host}/{owner}/{repo}{sfx}");
+            let scp = format!("git@{host}:{owner}/{repo}{sfx}");
+            let ssh = format!("ssh://git@{host}/{owner}/{repo}{sfx}");
+            let d = url::describe(&https, &[]).unwrap();
+            prop_assert_eq!(&url::describe(&scp, &[]).unwrap().https, &d.https);
+            prop_assert_eq!(&url::describe(&ssh, &[]).unwrap().https, &d.https);
+            // The normalized forms are fixed points.
+            prop_assert_eq!(&url::describe(&d.https, &[]).unwrap().https, &d.https);
+            prop_assert_eq!(&url::describe(&d.ssh, &[]).unwrap().ssh, &d.ssh);
+            // What git is given parses back to the same URL.
+            let u = url::parse(&scp).unwrap();
+            prop_assert_eq!(url::parse(&u.to_git()).unwrap(), u);
+        }
+
+        #[test]
+        fn dns_labels_are_valid_bounded_and_stable(s in ".{0,100}", max in 1usize..64) {
+            let l = text::dns_label(&s, max);
+            prop_assert!(l.len() <= max);
+            prop_assert!(l.is_empty() || text::is_dns_label(&l), "{l:?}");
+            prop_assert_eq!(text::dns_label(&l, max), l.clone());
+        }
+
+        #[test]
+        fn the_path_policy_never_lets_a_path_out(
+            parts in prop::collection::vec(prop_oneof![
+                Just("..".to_string()), Just(".".to_string()), Just(".git".to_string()),
+                Just(".GIT".to_string()), Just("link".to_string()), Just("sub".to_string()),
+                "[a-z]{1,4}",
+            ], 0..6),
+            absolute in any::<bool>(),
+        ) {
+            let d = tempfile::tempdir().unwrap();
+            let root = d.path().join("root");
+            std::fs::create_dir_all(root.join("sub")).unwrap();
+            std::os::unix::fs::symlink(d.path(), root.join("link")).unwrap();
+            let rel = format!("{}{}", if absolute { "/" } else { "" }, parts.join("/"));
+            let real_root = root.canonicalize().unwrap();
+            for access in [Access::Read, Access::Write] {
+                if let Ok(c) = paths::beneath(&root, &rel, access) {
+                    prop_assert!(c.real.starts_with(&real_root), "{rel} -> {}", c.real.display());
+                    if access == Access::Write {
+                        prop_assert!(!paths::has_git_component(c.real.strip_prefix(&real_root).unwrap()), "{rel}");
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn yaml_parsing_never_panics(s in ".{0,80}") {
+            let _ = wego::primitives::yaml::parse_all(&s);
+        }
+
+        #[test]
+        fn yaml_values_round_trip(v in json_value()) {
+            // A document is a map (as every wego file is); a bare `null` document is no document.
+            let v = serde_json::json!({ "v": v });
+            let text = wego::primitives::yaml::to_string(&v).unwrap();
+            let back = wego::primitives::yaml::parse_all(&text).unwrap();
+            prop_assert_eq!(back.len(), 1, "{}", text);
+            prop_assert_eq!(&back[0], &v, "{}", text);
+        }
+    }
 }
