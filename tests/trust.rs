@@ -20,7 +20,7 @@ fn real(p: &Path) -> String {
     p.canonicalize().unwrap().display().to_string()
 }
 
-/// 1. A work tree's `.wego/scripts/version.rhai` replaces `wego version` only after `wego trust`;
+/// Hole 1: A work tree's `.wego/scripts/version.rhai` replaces `wego version` only after `wego trust`;
 /// until then the built-in runs and one line says what was skipped and how to trust it.
 #[test]
 fn untrusted_repo_scripts_are_skipped_with_one_line_naming_the_fix() {
@@ -99,7 +99,7 @@ fn the_users_own_layers_are_trusted() {
     assert_eq!(out.stdout, "explicit\n");
 }
 
-/// 2 + 3. A repo's config cannot send the user's token elsewhere (providers), move telemetry
+/// Hole 2 + 3: A repo's config cannot send the user's token elsewhere (providers), move telemetry
 /// (checkpoint), lift limits, or change where Flux comes from; each is warned about once.
 #[test]
 fn repo_config_cannot_set_user_only_keys() {
@@ -137,7 +137,7 @@ fn repo_config_cannot_set_user_only_keys() {
     assert_eq!(c["flux"]["registry"], "mirror.example/flux");
 }
 
-/// 4. A template that is a symlink out of its layer is refused, not rendered; so is one
+/// Hole 4: A template that is a symlink out of its layer is refused, not rendered; so is one
 /// reached through a symlinked directory.
 #[test]
 fn templates_never_follow_symlinks_out_of_their_layer() {
@@ -178,7 +178,7 @@ fn templates_are_bounded_by_fuel() {
     assert!(out.stderr.contains("fuel"), "{}", out.stderr);
 }
 
-/// 5. `fs::write` never reaches into `.git` (hooks are code), in any case; a dangling symlink
+/// Hole 5: `fs::write` never reaches into `.git` (hooks are code), in any case; a dangling symlink
 /// does not exist and is not written through; `core.worktree` cannot widen the workspace;
 /// `git::clone` of a local path needs the script's explicit `local: true`.
 #[test]
@@ -225,7 +225,7 @@ fn core_worktree_in_a_repos_config_is_ignored() {
     assert!(out.stderr.contains("outside the workspace"), "{}", out.stderr);
 }
 
-/// 6. `exit(256)` is a failure, not a wrapped-around 0; negative codes are failures too.
+/// Hole 6: `exit(256)` is a failure, not a wrapped-around 0; negative codes are failures too.
 #[test]
 fn exit_codes_are_clamped_to_failures() {
     let env = Env::new();
@@ -235,7 +235,7 @@ fn exit_codes_are_clamped_to_failures() {
     }
 }
 
-/// 10. A symlinked directory loop in a layer or the workspace ends: listings finish.
+/// Hole 10: A symlinked directory loop in a layer or the workspace ends: listings finish.
 #[test]
 fn directory_loops_end() {
     let env = Env::new();
