@@ -215,6 +215,32 @@ impl Default for Layout {
     }
 }
 
+/// The smallest value each limit takes, whatever the config says: `0` must never mean
+/// "unlimited" (Rhai reads it so), and tiny values would only break the built-in commands.
+pub const LIMIT_MINIMUMS: Limits = Limits {
+    max_operations: 100_000,
+    max_call_depth: 16,
+    max_expr_depth: 32,
+    max_string_size: 64 << 10,
+    max_array_size: 1_024,
+    max_map_size: 1_024,
+};
+
+impl Limits {
+    /// The limits in force: each value raised to its minimum ([`LIMIT_MINIMUMS`]).
+    pub fn clamped(&self) -> Limits {
+        let m = &LIMIT_MINIMUMS;
+        Limits {
+            max_operations: self.max_operations.max(m.max_operations),
+            max_call_depth: self.max_call_depth.max(m.max_call_depth),
+            max_expr_depth: self.max_expr_depth.max(m.max_expr_depth),
+            max_string_size: self.max_string_size.max(m.max_string_size),
+            max_array_size: self.max_array_size.max(m.max_array_size),
+            max_map_size: self.max_map_size.max(m.max_map_size),
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -269,6 +295,40 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("WEGO_REPO", "wegoRepo"),
 ];
 
+/// Keys only the user's own config, flags or environment may set: where tokens and telemetry
+/// are sent, where the runtime's code comes from, and how much a script may do. A repo's
+/// `.wego/config.yaml` is written by whoever can push to the repo.
+pub const USER_ONLY_KEYS: &[&str] =
+    &["providers", "checkpoint", "limits", "flux.registry", "flux.manifests", "flux.manifestsBaseUrl"];
+
+/// Remove [`USER_ONLY_KEYS`] from a repo file's keys, warning once per key and file.
+fn strip_user_only(layer: &mut Value, path: &Path) {
+    static WARNED: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    for key in USER_ONLY_KEYS {
+        let (parent, leaf) = match key.rsplit_once('.') {
+            Some((p, l)) => (get_key_mut(layer, p), l),
+            None => (Some(&mut *layer), *key),
+        };
+        let Some(Value::Object(m)) = parent else { continue };
+        if m.remove(leaf).is_none() {
+            continue;
+        }
+        let id = (path.display().to_string(), (*key).to_string());
+        let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+        if !warned.contains(&id) {
+            eprintln!(
+                "wego: warning: ignoring `{key}` in {}: only your own config ($XDG_CONFIG_HOME/wego/config.yaml), flags or environment may set it",
+                path.display()
+            );
+            warned.push(id);
+        }
+    }
+}
+
+fn get_key_mut<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+    key.split('.').try_fold(v, |v, k| v.get_mut(k))
+}
+
 /// Builds the effective config from its layers.
 #[derive(Debug, Default, Clone)]
 pub struct Loader {
@@ -296,8 +356,11 @@ impl Loader {
             if !path.is_file() {
                 continue;
             }
-            let layer = read_file(path)?;
+            let mut layer = read_file(path)?;
             let o = origin(path.display().to_string());
+            if matches!(o, Origin::Repo(_)) {
+                strip_user_only(&mut layer, path);
+            }
             merge(&mut merged, &layer, "", &mut |k| {
                 origins.insert(k.to_string(), o.clone());
             });
@@ -495,6 +558,40 @@ mod tests {
         assert!(e.contains("namspace"), "{e}");
         let e = parse(&format!("{hdr}telemetry: yes\n")).unwrap_err();
         assert!(e.contains("telemetry") || e.contains("bool"), "{e}");
+    }
+
+    #[test]
+    fn a_repo_file_cannot_set_user_only_keys() {
+        let d = tempfile::tempdir().unwrap();
+        let hdr = "apiVersion: wego.weave.works/v1alpha1\nkind: Config\n";
+        let repo = write(
+            d.path(),
+            "r.yaml",
+            &format!("{hdr}providers: [{{host: github.com, type: github, apiUrl: 'http://127.0.0.1:1'}}]\ncheckpoint: {{url: 'http://evil'}}\nlimits: {{maxOperations: 0}}\nflux: {{registry: evil.io, manifests: /x, manifestsBaseUrl: 'http://evil', namespace: team}}\n"),
+        );
+        let user = write(d.path(), "u.yaml", &format!("{hdr}flux: {{registry: mirror.example}}\n"));
+        let e = Loader { user_file: Some(user), repo_file: Some(repo), ..Default::default() }.load().unwrap();
+        let c = &e.config;
+        assert!(c.providers.is_empty());
+        assert_eq!(c.checkpoint, Checkpoint::default());
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!((c.flux.registry.as_str(), c.flux.manifests.as_str()), ("mirror.example", ""));
+        assert_eq!(c.flux.manifests_base_url, Flux::default().manifests_base_url);
+        assert_eq!(c.flux.namespace, "team", "team conventions still apply");
+    }
+
+    #[test]
+    fn zero_limits_are_raised_to_their_minimums() {
+        let zero = Limits {
+            max_operations: 0,
+            max_call_depth: 0,
+            max_expr_depth: 0,
+            max_string_size: 0,
+            max_array_size: 0,
+            max_map_size: 0,
+        };
+        assert_eq!(zero.clamped(), LIMIT_MINIMUMS);
+        assert_eq!(Limits::default().clamped(), Limits::default());
     }
 
     #[test]

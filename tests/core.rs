@@ -61,6 +61,7 @@ fn script_layers_take_precedence_in_order() {
     assert!(run(&[]).stdout.contains("version from user"));
     let repo_body = say("repo");
     write_files(repo.path(), &[(".wego/scripts/version.rhai", &repo_body)]);
+    env.wego().arg("trust").cwd(repo.path()).run().ok();
     let out = run(&[]);
     assert!(out.stdout.contains("version from repo"), "{}", out.stdout);
     assert!(out.stderr.contains("wego: using script version from"), "override announced: {}", out.stderr);
@@ -89,6 +90,7 @@ fn stdlib_imports_resolve_through_the_same_layers() {
     write_files(&env.config_dir(), &[("wego/stdlib/update.rhai", &module("user"))]);
     assert_eq!(run(), "notice from user\n");
     write_files(repo.path(), &[(".wego/stdlib/update.rhai", &module("repo"))]);
+    env.wego().arg("trust").cwd(repo.path()).run().ok();
     assert_eq!(run(), "notice from repo\n");
     let explicit = tempfile::tempdir().unwrap();
     write_files(explicit.path(), &[("stdlib/update.rhai", &module("explicit"))]);
@@ -137,6 +139,7 @@ fn eject_then_edit_changes_behaviour() {
     let builtin = env.wego().args(["scripts", "show", "version"]).run().ok().stdout;
     assert_eq!(std::fs::read_to_string(&path).unwrap(), builtin);
     std::fs::write(&path, builtin.replace("wego version: v", "WEGO IS AT v")).unwrap();
+    env.wego().arg("trust").cwd(repo.path()).run().ok();
     let out = env.wego().args(["version", "--offline"]).cwd(repo.path()).run().ok();
     assert!(out.stdout.contains("WEGO IS AT v"), "{}", out.stdout);
     let out = env.wego().args(["scripts", "eject", "version"]).cwd(repo.path()).run().expect_code(1);
@@ -175,6 +178,7 @@ fn runtime_error_in_imported_module_shows_the_call_chain() {
             ("main.rhai", "import \"wego/helper\" as h;\n\nlet v = h::parse(\"a: [\");\n"),
         ],
     );
+    env.wego().arg("trust").cwd(d.path()).run().ok();
     let out = run_script(&env, d.path(), "main.rhai").expect_code(1);
     insta::assert_snapshot!("module_runtime_error", redact(&out.stderr, d.path(), "[REPO]"));
 }
@@ -217,14 +221,9 @@ fn runaway_scripts_are_stopped_by_limits() {
     assert!(out.stderr.contains("loop.rhai:2:"), "{}", out.stderr);
     let out = run_script(&env, d.path(), "rec.rhai").expect_code(1);
     assert!(out.stderr.contains("nested too deeply"), "{}", out.stderr);
-    // The limit is configurable: a tiny budget stops even a short loop.
-    write_files(
-        d.path(),
-        &[
-            (".wego/config.yaml", &format!("{CFG}limits:\n  maxOperations: 50\n")),
-            ("short.rhai", "let y = 0;\nfor i in 0..100 { y += i; }\n"),
-        ],
-    );
+    // The limit is the user's to configure; `0` is its minimum (100000), never "unlimited".
+    write_files(&env.config_dir(), &[("wego/config.yaml", &format!("{CFG}limits:\n  maxOperations: 0\n"))]);
+    write_files(d.path(), &[("short.rhai", "let y = 0;\nfor i in 0..1000000 { y += i; }\n")]);
     let out = run_script(&env, d.path(), "short.rhai").expect_code(1);
     assert!(out.stderr.contains("maxOperations"), "{}", out.stderr);
 }
@@ -264,6 +263,7 @@ fn set_values_reach_the_script_as_args_set() {
     let env = Env::new();
     let repo = git_work_tree();
     write_files(repo.path(), &[(".wego/scripts/version.rhai", "print(args.set.greeting + \" \" + args.set.who);")]);
+    env.wego().arg("trust").cwd(repo.path()).run().ok();
     let out = env.wego().args(["version", "--set", "greeting=hello", "--set", "who=a=b"]).cwd(repo.path()).run().ok();
     assert_eq!(out.stdout, "hello a=b\n");
     let out = env.wego().args(["version", "--set", "oops"]).cwd(repo.path()).run().expect_code(1);
@@ -482,7 +482,10 @@ fn cloning_a_local_path_works_with_the_default_depth() {
     run(&["-C", "seed", "add", "-A"]);
     run(&["-C", "seed", "commit", "-qm", "a"]);
     run(&["-C", "seed", "push", "-q", "origin", "main"]);
-    write_files(d.path(), &[("c.rhai", "let r = git::clone(\"remote.git\"); print(r.read(\"a.txt\"));")]);
+    write_files(
+        d.path(),
+        &[("c.rhai", "let r = git::clone(\"remote.git\", #{local: true}); print(r.read(\"a.txt\"));")],
+    );
     let out = env.wego().args(["run", "c.rhai"]).cwd(d.path()).run().ok();
     assert_eq!(out.stdout, "hello\n\n");
 }

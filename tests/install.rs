@@ -196,6 +196,7 @@ fn overrides_change_the_output() {
         "objs = flux_install::labelled(objs, version);\nobjs = objs.filter(|o| o.kind != \"ResourceQuota\");",
     );
     write_files(repo.path(), &[(".wego/scripts/install.rhai", &script)]);
+    env.wego().arg("trust").cwd(repo.path()).run().ok();
     let out = install(&env, &mirror.url).cwd(repo.path()).run().ok();
     assert!(!out.stdout.contains("kind: ResourceQuota"));
     assert!(out.stderr.contains("wego: using script install from"), "{}", out.stderr);

@@ -105,7 +105,17 @@ pub fn run(g: &GlobalArgs, action: FilesAction, which: Which) -> Result<i32, Fai
             }
             std::fs::write(&dest, &builtin.text)
                 .map_err(|e| fail(Diagnostic::new(format!("cannot write {}: {e}", dest.display()))))?;
-            eprintln!("✔ wrote {}; it now overrides the built-in {}", dest.display(), name);
+            if kind == Kind::Template {
+                eprintln!("✔ wrote {}; it now overrides the built-in {}", dest.display(), name);
+            } else {
+                let key = crate::engine::trust::Key::dir(&root);
+                eprintln!(
+                    "✔ wrote {}; it overrides the built-in {} once you trust this repo's scripts: `{}`",
+                    dest.display(),
+                    name,
+                    key.command()
+                );
+            }
             Ok(0)
         }
     }

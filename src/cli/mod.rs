@@ -7,6 +7,7 @@ mod docs;
 mod files_cmd;
 mod repl;
 mod run;
+mod trust_cmd;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -26,7 +27,7 @@ pub use commands::{nested_command, AddArgs, InstallArgs, StatusArgs, VersionArgs
     name = "wego",
     version,
     about = "A simple, opinionated on-ramp to GitOps on Kubernetes, built on Flux",
-    long_about = "wego installs the GitOps runtime (Flux), delivers applications through a wego repo, and reports their status.\nEvery command is a Rhai script rendering templates; override any of them in .wego/ of the wego repo."
+    long_about = "wego installs the GitOps runtime (Flux), delivers applications through a wego repo, and reports their status.\nEvery command is a Rhai script rendering templates; override any of them in .wego/ of the wego repo (scripts there run once you `wego trust` the repo)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -97,6 +98,8 @@ pub enum Command {
         #[command(subcommand)]
         action: files_cmd::FilesAction,
     },
+    /// Allow a repo's .wego/scripts and .wego/stdlib to run (pinned to their hash)
+    Trust(trust_cmd::TrustArgs),
     /// Inspect the effective configuration
     Config {
         #[command(subcommand)]
@@ -287,6 +290,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Repl => repl::run(&g),
         Command::Scripts { action } => files_cmd::run(&g, action, files_cmd::Which::Scripts),
         Command::Templates { action } => files_cmd::run(&g, action, files_cmd::Which::Templates),
+        Command::Trust(a) => trust_cmd::run(&g, a),
         Command::Config { action } => config_cmd::run(&g, action),
         Command::Docs { action } => docs::run(&g, action),
         Command::Completion { shell } => {

@@ -11,6 +11,9 @@ use std::sync::{Mutex, RwLock};
 
 use include_dir::{include_dir, Dir};
 
+use crate::engine::paths::Access;
+use crate::engine::trust::{Code, Key, Status, Store, MAX_DEPTH, MAX_FILE_BYTES};
+
 static BUILTIN_SCRIPTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scripts");
 static BUILTIN_TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 static BUILTIN_STDLIB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stdlib");
@@ -103,26 +106,40 @@ pub struct Entry {
     pub path: String,
 }
 
+/// The repo layer in effect: where it is, what it is known by, and its code as read (and
+/// hashed) once, so what runs is exactly what the trust decision was about.
+#[derive(Debug)]
+struct RepoLayer {
+    /// `<repo>/.wego`.
+    dir: PathBuf,
+    /// The repo's work tree: nothing in the layer may lead outside it.
+    jail: PathBuf,
+    key: Key,
+    code: Code,
+    status: Status,
+}
+
 /// The ordered set of layer roots. The repo root can change while a command runs (a command
 /// that checks out the wego repo makes its `.wego/` count from then on).
 #[derive(Debug, Default)]
 pub struct Layers {
     explicit: Option<PathBuf>,
-    repo: RwLock<Option<PathBuf>>,
+    repo: RwLock<Option<RepoLayer>>,
     user: Option<PathBuf>,
     announced: Mutex<HashSet<(Kind, String)>>,
+    /// Repo keys whose skipped code has been reported (once each).
+    skipped: Mutex<HashSet<String>>,
     quiet: bool,
 }
 
 impl Layers {
     pub fn new(explicit: Option<PathBuf>, repo_root: Option<PathBuf>, user: Option<PathBuf>) -> Self {
-        Layers {
-            explicit,
-            repo: RwLock::new(repo_root.map(|r| r.join(".wego"))),
-            user,
-            announced: Mutex::new(HashSet::new()),
-            quiet: false,
+        let l = Layers { explicit, user, ..Default::default() };
+        if let Some(r) = repo_root {
+            let key = Key::dir(&r);
+            l.set_repo_root(&r, key);
         }
+        l
     }
 
     /// Only built-ins; for tests and documentation generation.
@@ -130,40 +147,75 @@ impl Layers {
         Layers { quiet: true, ..Default::default() }
     }
 
-    /// Make `<repo>/.wego/` the repo layer (called when a command checks out the wego repo).
-    pub fn set_repo_root(&self, repo: &Path) {
-        *self.repo.write().expect("layers lock") = Some(repo.join(".wego"));
+    /// The user's allow list file, if there is a user config dir.
+    pub fn trust_file(&self) -> Option<PathBuf> {
+        self.user.as_deref().map(Store::file_in)
+    }
+
+    /// Make `<repo>/.wego/` the repo layer (called when a command checks out the wego repo);
+    /// its code runs only if the user trusted `key` with this very code.
+    pub fn set_repo_root(&self, repo: &Path, key: Key) {
+        let jail = repo.canonicalize().unwrap_or_else(|_| repo.to_path_buf());
+        let dir = repo.join(".wego");
+        let code = Code::read(&dir, &jail);
+        let store = self.trust_file().and_then(|f| Store::load(&f).ok());
+        let status = store.map(|s| s.status(&key, &code)).unwrap_or(Status::Untrusted);
+        *self.repo.write().expect("layers lock") = Some(RepoLayer { dir, jail, key, code, status });
     }
 
     /// The `.wego/` directory of the wego repo in effect, if any.
     pub fn repo_dir(&self) -> Option<PathBuf> {
-        self.repo.read().expect("layers lock").clone()
+        self.repo.read().expect("layers lock").as_ref().map(|r| r.dir.clone())
     }
 
-    fn roots(&self) -> Vec<(Layer, PathBuf)> {
+    /// Whether the repo layer's code may run (no repo layer: nothing to trust).
+    pub fn repo_trust(&self) -> Option<(Key, Status)> {
+        self.repo.read().expect("layers lock").as_ref().map(|r| (r.key.clone(), r.status))
+    }
+
+    /// (layer, root, the directory nothing in it may lead outside of).
+    fn roots(&self) -> Vec<(Layer, PathBuf, PathBuf)> {
         let mut roots = Vec::new();
         if let Some(p) = &self.explicit {
-            roots.push((Layer::Explicit, p.clone()));
+            roots.push((Layer::Explicit, p.clone(), p.clone()));
         }
-        if let Some(p) = self.repo_dir() {
-            roots.push((Layer::Repo, p));
+        if let Some(r) = self.repo.read().expect("layers lock").as_ref() {
+            roots.push((Layer::Repo, r.dir.clone(), r.jail.clone()));
         }
         if let Some(p) = &self.user {
-            roots.push((Layer::User, p.clone()));
+            roots.push((Layer::User, p.clone(), p.clone()));
         }
         roots
     }
 
     /// Find `name` of `kind`, the highest layer winning. Announces overrides on stderr once.
+    /// A repo's scripts and stdlib modules count only when the user trusted them; otherwise
+    /// they are skipped with one line saying how to trust them.
     pub fn resolve(&self, kind: Kind, name: &str) -> std::io::Result<Option<Resolved>> {
         if !is_safe_name(name) {
             return Ok(None);
         }
         let file = kind.file_name(name);
-        for (layer, root) in self.roots() {
+        for (layer, root, jail) in self.roots() {
             let path = root.join(kind.dir()).join(&file);
-            if path.is_file() {
-                let text = std::fs::read_to_string(&path)?;
+            if layer == Layer::Repo && kind != Kind::Template {
+                let repo = self.repo.read().expect("layers lock");
+                let Some(r) = repo.as_ref() else { continue };
+                let Some(text) = r.code.files.get(&format!("{}/{}", kind.dir(), file)) else { continue };
+                if r.status != Status::Trusted {
+                    self.report_skipped(kind, name, &path, r);
+                    continue;
+                }
+                self.announce(kind, name, layer, &path);
+                return Ok(Some(Resolved {
+                    name: name.to_string(),
+                    layer,
+                    display: path.display().to_string(),
+                    path: Some(path),
+                    text: text.clone(),
+                }));
+            }
+            if let Some(text) = read_beneath(&jail, &path)? {
                 self.announce(kind, name, layer, &path);
                 return Ok(Some(Resolved {
                     name: name.to_string(),
@@ -175,6 +227,16 @@ impl Layers {
             }
         }
         Ok(self.builtin(kind, name))
+    }
+
+    /// Whether `display` names a built-in file (as diagnostics show it: `scripts/add.rhai`).
+    pub fn is_builtin_display(&self, display: &str) -> bool {
+        [Kind::Script, Kind::Stdlib, Kind::Template].iter().any(|k| {
+            display
+                .strip_prefix(k.dir())
+                .and_then(|f| f.strip_prefix('/'))
+                .is_some_and(|f| k.builtin().get_file(f).is_some())
+        })
     }
 
     /// The built-in copy of `name`, ignoring overrides (for `eject`).
@@ -200,7 +262,23 @@ impl Layers {
         }
     }
 
-    /// Every name of `kind` with the layer that wins for it.
+    fn report_skipped(&self, kind: Kind, name: &str, path: &Path, r: &RepoLayer) {
+        if self.quiet || !self.skipped.lock().expect("skipped lock").insert(r.key.0.clone()) {
+            return;
+        }
+        let what = match kind {
+            Kind::Script => "script",
+            _ => "stdlib module",
+        };
+        let why = match r.status {
+            Status::Changed => "this repo's scripts changed since you trusted them; review them, then run",
+            _ => "this repo's scripts are not trusted; to allow them run",
+        };
+        eprintln!("wego: skipped {what} {name} from {} ({why} `{}`)", path.display(), r.key.command());
+    }
+
+    /// Every name of `kind` with the layer that wins for it. A repo's untrusted code is
+    /// listed as `repo (untrusted)`: it would not run.
     pub fn list(&self, kind: Kind) -> Vec<Entry> {
         let mut found: BTreeMap<String, Entry> = BTreeMap::new();
         let mut builtin_files = Vec::new();
@@ -213,22 +291,59 @@ impl Layers {
                 );
             }
         }
+        let repo_trusted = self.repo_trust().is_none_or(|(_, s)| s == Status::Trusted);
         // Lowest precedence first, so higher layers overwrite.
-        for (layer, root) in self.roots().into_iter().rev() {
+        for (layer, root, jail) in self.roots().into_iter().rev() {
             let dir = root.join(kind.dir());
-            let mut files = Vec::new();
-            collect_disk(&dir, &dir, &mut files);
-            for (rel, path) in files {
+            for (rel, _) in crate::engine::paths::walk_files(&jail, &dir, MAX_DEPTH) {
                 if let Some(name) = kind.logical_name(&rel) {
-                    found.insert(
-                        name.clone(),
-                        Entry { name, layer: layer.to_string(), path: path.display().to_string() },
-                    );
+                    let label = if layer == Layer::Repo && kind != Kind::Template && !repo_trusted {
+                        format!("{layer} (untrusted)")
+                    } else {
+                        layer.to_string()
+                    };
+                    found
+                        .insert(name.clone(), Entry { name, layer: label, path: dir.join(&rel).display().to_string() });
                 }
             }
         }
         found.into_values().collect()
     }
+}
+
+/// The text of `path` if it is a file beneath `jail` (after symlinks), within the size limit.
+/// A file that leads outside or is too large is an error, not a silent fallback.
+fn read_beneath(jail: &Path, path: &Path) -> std::io::Result<Option<String>> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(None);
+    }
+    let jail = jail.canonicalize().unwrap_or_else(|_| jail.to_path_buf());
+    let checked = match crate::engine::paths::check(
+        std::slice::from_ref(&jail),
+        &crate::engine::paths::normalize(path),
+        Access::Read,
+    ) {
+        Ok(c) if c.exists => c,
+        Ok(_) => return Ok(None),
+        Err(e) => {
+            return Err(std::io::Error::other(format!(
+                "{} ({}; override files must stay inside their layer)",
+                e.message(&path.display().to_string()),
+                jail.display()
+            )))
+        }
+    };
+    if !checked.real.is_file() {
+        return Ok(None);
+    }
+    let size = std::fs::metadata(&checked.real)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "{} is {size} bytes; override files may be at most {MAX_FILE_BYTES}",
+            path.display()
+        )));
+    }
+    std::fs::read_to_string(&checked.real).map(Some)
 }
 
 /// Names are relative paths with forward slashes and no `..`: an override can never reach
@@ -249,23 +364,33 @@ fn collect_builtin(dir: &Dir<'static>, out: &mut Vec<String>) {
     }
 }
 
-fn collect_disk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect_disk(base, &p, out);
-        } else if let Ok(rel) = p.strip_prefix(base) {
-            out.push((rel.to_string_lossy().replace('\\', "/"), p.clone()));
-        }
-    }
-}
-
 /// The root of the git work tree containing `start`, if any.
 pub fn find_repo_root(start: &Path) -> Option<PathBuf> {
     start.ancestors().find(|d| d.join(".git").exists()).map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    /// A template that is a symlink out of its layer is an error, never rendered; a symlinked
+    /// directory loop in a layer ends.
+    #[test]
+    fn layer_files_stay_inside_their_layer() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir_all(repo.join(".wego/templates/wego")).unwrap();
+        std::fs::write(tmp.path().join("secret"), "s3cret").unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("secret"), repo.join(".wego/templates/wego/app.yaml.j2")).unwrap();
+        std::os::unix::fs::symlink(repo.join(".wego/templates"), repo.join(".wego/templates/wego/loop")).unwrap();
+        let mut l = Layers::new(None, Some(repo.clone()), None);
+        l.quiet = true;
+        let e = l.resolve(Kind::Template, "wego/app.yaml.j2").unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
+        let names: Vec<String> =
+            l.list(Kind::Template).into_iter().filter(|e| e.layer == "repo").map(|e| e.name).collect();
+        assert!(names.is_empty(), "{names:?}");
+    }
 }
 
 #[cfg(test)]
@@ -294,8 +419,15 @@ mod tests {
         l.quiet = true;
         assert_eq!(l.resolve(Kind::Stdlib, "x").unwrap().unwrap().text, "e");
         std::fs::remove_file(explicit.join("stdlib/x.rhai")).unwrap();
+        // The repo's code is not trusted: the user's copy wins.
+        assert_eq!(l.resolve(Kind::Stdlib, "x").unwrap().unwrap().text, "u");
+        let mut store = Store::load(&Store::file_in(&user)).unwrap();
+        store.trust(&Key::dir(&repo), &Code::read(&repo.join(".wego"), &repo));
+        store.save().unwrap();
+        l.set_repo_root(&repo, Key::dir(&repo));
         assert_eq!(l.resolve(Kind::Stdlib, "x").unwrap().unwrap().text, "r");
         std::fs::remove_file(repo.join(".wego/stdlib/x.rhai")).unwrap();
+        l.set_repo_root(&repo, Key::dir(&repo));
         let r = l.resolve(Kind::Stdlib, "x").unwrap().unwrap();
         assert_eq!((r.text.as_str(), r.layer), ("u", Layer::User));
     }

@@ -4,7 +4,9 @@
 pub mod api;
 pub mod diagnostics;
 pub mod layers;
+pub mod paths;
 mod resolver;
+pub mod trust;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -83,7 +85,7 @@ impl Host {
         });
         Arc::new(Host {
             rt,
-            renderer: Renderer::new(layers.clone()),
+            renderer: Renderer::with_limits(layers.clone(), &config.config.limits),
             layers,
             config: std::sync::RwLock::new(config),
             loader,
@@ -109,13 +111,19 @@ impl Host {
     }
 
     /// Make `repo` the wego repo in effect: its `.wego/` overrides scripts' imports and
-    /// templates from now on, and its `.wego/config.yaml` takes its place in the config.
+    /// templates from now on, and its `.wego/config.yaml` takes its place in the config. A
+    /// clone is trusted by its `origin` URL (it lives in a temporary directory), a work tree
+    /// without one by its path.
     pub fn use_repo(&self, repo: &std::path::Path) -> Result<crate::config::Config, crate::config::ConfigError> {
         let loader = crate::config::Loader { repo_file: Some(repo.join(".wego/config.yaml")), ..self.loader.clone() };
         let effective = loader.load()?;
         let config = effective.config.clone();
         *self.config.write().expect("config lock") = effective;
-        self.layers.set_repo_root(repo);
+        let origin = crate::git::worktree::open(repo)
+            .ok()
+            .and_then(|r| r.find_remote("origin").ok().and_then(|o| o.url().ok().map(str::to_string)));
+        let key = origin.and_then(|u| trust::Key::url(&u).ok()).unwrap_or_else(|| trust::Key::dir(repo));
+        self.layers.set_repo_root(repo, key);
         self.renderer.reload();
         Ok(config)
     }
@@ -152,7 +160,7 @@ impl SourceLookup for Host {
 /// Build an engine with limits, the layered module resolver and every primitive.
 pub fn build(host: &Arc<Host>) -> Engine {
     let mut engine = Engine::new();
-    let l = &host.config().limits;
+    let l = &host.config().limits.clamped();
     engine.set_max_operations(l.max_operations);
     engine.set_max_call_levels(l.max_call_depth);
     engine.set_max_expr_depths(l.max_expr_depth, l.max_expr_depth);
@@ -251,5 +259,26 @@ pub fn fail(prim: &str, cause: impl std::fmt::Display, help: Option<&str>) -> Bo
 
 /// Raise `exit(code)`.
 pub fn exit(code: i64) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorTerminated(Dynamic::from(ExitCode(code as i32)), Position::NONE))
+    Box::new(EvalAltResult::ErrorTerminated(Dynamic::from(ExitCode(exit_status(code))), Position::NONE))
+}
+
+/// The process status for `exit(code)`: a process can report only 0–255, and a failure must
+/// never wrap around to 0 (`exit(256)`), so anything outside 0–255 is a failure: 1 below
+/// zero, 255 above.
+pub fn exit_status(code: i64) -> i32 {
+    match code {
+        0..=255 => code as i32,
+        c if c < 0 => 1,
+        _ => 255,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn exit_codes_never_wrap_to_success() {
+        for (code, want) in [(0, 0), (3, 3), (255, 255), (256, 255), (4294967296, 255), (-1, 1), (i64::MIN, 1)] {
+            assert_eq!(super::exit_status(code), want, "{code}");
+        }
+    }
 }

@@ -28,6 +28,11 @@ impl LayeredResolver {
         if rel.is_absolute() || rel.components().any(|c| matches!(c, Component::ParentDir)) {
             return Err(format!("import `{path}` must be a relative path below the importing script"));
         }
+        // Built-ins import by `wego/` name only; a file that happens to sit at a built-in's
+        // display path in the current directory must not be taken as its neighbour.
+        if source.is_some_and(|s| self.host.layers.is_builtin_display(s)) {
+            return Err(format!("import `{path}`: built-in scripts import `wego/` modules only"));
+        }
         let base = source
             .map(PathBuf::from)
             .filter(|p| p.is_file())

@@ -7,49 +7,59 @@ use git2::{IndexAddOption, Oid, Repository, Signature, StatusOptions};
 
 use super::auth::{AuthOpts, Target};
 use super::{remote, GitError};
+use crate::engine::paths::{self, Access, PathError};
 
-/// `rel` inside `root`: relative, no `..` above the root, not inside `.git`, and not through
-/// a symlink that leads outside.
+/// `rel` inside `root`: relative, no `..` above the root, not inside `.git` (any component,
+/// any case), and not through a symlink that leads outside or to nothing. The one policy of
+/// [`crate::engine::paths`]; the returned path has its symlinks resolved.
 pub fn resolve(root: &Path, rel: &str, allow_root: bool) -> Result<PathBuf, GitError> {
-    let outside = || {
-        GitError::new(format!("`{rel}` is outside the repository"))
-            .help("use a path relative to the repository root, without `..` above it")
-    };
     let p = Path::new(rel);
-    if p.is_absolute() {
-        return Err(outside());
+    lexical(rel, allow_root)?;
+    if p.components().all(|c| matches!(c, Component::CurDir)) {
+        return Ok(root.canonicalize().unwrap_or_else(|_| root.to_path_buf()));
     }
-    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::Normal(s) => parts.push(s),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                parts.pop().ok_or_else(outside)?;
-            }
-            _ => return Err(outside()),
+    paths::beneath(root, rel, Access::Write).map(|c| c.real).map_err(|e| refused(rel, e))
+}
+
+fn refused(rel: &str, e: PathError) -> GitError {
+    match e {
+        PathError::Outside => GitError::new(format!("`{rel}` is outside the repository"))
+            .help("use a path relative to the repository root, without `..` above it"),
+        PathError::IntoGit => {
+            GitError::new(format!("`{rel}` is inside .git")).help("scripts may change the work tree only")
         }
+        e => GitError::new(e.message(rel)).help(e.help()),
     }
-    if parts.first().is_some_and(|s| *s == ".git") {
-        return Err(GitError::new(format!("`{rel}` is inside .git")).help("scripts may change the work tree only"));
+}
+
+/// The checks that need no file system: relative, not above the root, not into `.git`.
+fn lexical(rel: &str, allow_root: bool) -> Result<(), GitError> {
+    let p = Path::new(rel);
+    if p.is_absolute() || rel.contains('\0') || paths::climbs_above(p) {
+        return Err(refused(rel, PathError::Outside));
     }
-    if parts.is_empty() && !allow_root {
+    if paths::has_git_component(p) {
+        return Err(refused(rel, PathError::IntoGit));
+    }
+    if !allow_root && p.components().all(|c| matches!(c, Component::CurDir)) {
         return Err(GitError::new("an empty path names no file"));
     }
-    let mut full = root.to_path_buf();
-    parts.iter().for_each(|s| full.push(s));
-    // Follow links along the part that exists.
-    let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let mut existing = full.clone();
-    while !existing.exists() && existing.pop() {}
-    let real = existing.canonicalize().unwrap_or(existing);
-    if !real.starts_with(&real_root) {
-        return Err(outside());
+    Ok(())
+}
+
+/// Open the repository at `dir` with `dir` as its work tree, whatever `core.worktree` in its
+/// config says: a cloned repo's config is the remote's to write, and a `core.worktree`
+/// pointing elsewhere would widen what scripts may change.
+pub fn open(dir: &Path) -> Result<Repository, git2::Error> {
+    let repo = Repository::open(dir)?;
+    if !repo.is_bare() {
+        let want = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let have = repo.workdir().map(|w| w.canonicalize().unwrap_or_else(|_| w.to_path_buf()));
+        if have.as_deref() != Some(want.as_path()) && want.join(".git").exists() {
+            repo.set_workdir(&want, false)?;
+        }
     }
-    if real.strip_prefix(&real_root).ok().and_then(|r| r.components().next()).is_some_and(|c| c.as_os_str() == ".git") {
-        return Err(GitError::new(format!("`{rel}` is inside .git")).help("scripts may change the work tree only"));
-    }
-    Ok(full)
+    Ok(repo)
 }
 
 fn io(path: &str, e: std::io::Error) -> GitError {
@@ -85,9 +95,16 @@ pub fn read(root: &Path, rel: &str) -> Result<Option<String>, GitError> {
     }
 }
 
-/// Remove a file or a directory tree; whether anything was there.
+/// Remove a file or a directory tree; whether anything was there. A symlink is removed
+/// itself, never what it points at (so a dangling one can be cleaned up).
 pub fn remove(root: &Path, rel: &str) -> Result<bool, GitError> {
-    let p = resolve(root, rel, false)?;
+    lexical(rel, false)?;
+    let p = paths::normalize(Path::new(rel));
+    let (Some(name), parent) = (p.file_name(), p.parent().and_then(|d| d.to_str()).unwrap_or("")) else {
+        return Err(GitError::new("an empty path names no file"));
+    };
+    let dir = resolve(root, if parent.is_empty() { "." } else { parent }, true)?;
+    let p = dir.join(name);
     let meta = match std::fs::symlink_metadata(&p) {
         Ok(m) => m,
         Err(_) => return Ok(false),

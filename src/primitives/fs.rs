@@ -1,38 +1,52 @@
 //! `fs::` — files inside the workspace only (the current directory and repos a command
 //! checked out). Paths are relative to the first workspace; nothing escapes via `..` or links.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Module};
 
 use crate::engine::api::ApiModule;
+use crate::engine::paths::{self, Access, Checked, PathError};
 use crate::engine::{fail, Host};
 
-/// Resolve `path` against the workspaces; errors when it would leave all of them.
+/// Resolve `path` against the workspaces for reading or looking; errors when it would leave
+/// all of them. See [`crate::engine::paths`] for the policy.
 pub fn resolve(host: &Host, prim: &str, path: &str) -> Result<PathBuf, Box<rhai::EvalAltResult>> {
-    let roots = host.workspaces.lock().expect("workspaces").clone();
-    let base = roots.first().cloned().unwrap_or_default();
-    let p = Path::new(path);
-    let joined = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
-    let normal = normalize(&joined);
-    // Follow links of the part that exists, so a symlink cannot point outside.
-    let real = existing_prefix_canonical(&normal);
-    let inside = roots.iter().any(|r| {
-        let r = r.canonicalize().unwrap_or_else(|_| r.clone());
-        real.starts_with(&r)
-    });
-    if !inside {
-        return Err(fail(
-            prim,
-            format!("`{path}` is outside the workspace"),
-            Some("scripts may only touch files under the current directory or a repo they checked out"),
-        ));
-    }
-    Ok(normal)
+    checked(host, prim, path, Access::Read).map(|c| c.real)
 }
 
-/// Entry names of `dir`, sorted, directories ending with `/`, leaving out `skip`.
+/// Resolve `path` against the workspaces for `access`.
+pub fn checked(host: &Host, prim: &str, path: &str, access: Access) -> Result<Checked, Box<rhai::EvalAltResult>> {
+    check_raw(host, path, access).map_err(|e| refusal(prim, path, e))
+}
+
+fn refusal(prim: &str, path: &str, e: PathError) -> Box<rhai::EvalAltResult> {
+    let help = match e {
+        PathError::Outside => "scripts may only touch files under the current directory or a repo they checked out",
+        _ => e.help(),
+    };
+    fail(prim, e.message(path), Some(help))
+}
+
+fn check_raw(host: &Host, path: &str, access: Access) -> Result<Checked, PathError> {
+    let roots = host.workspaces.lock().expect("workspaces").clone();
+    let base = roots.first().cloned().unwrap_or_default();
+    let real_roots: Vec<PathBuf> = roots.iter().map(|r| r.canonicalize().unwrap_or_else(|_| r.clone())).collect();
+    if path.contains('\0') {
+        return Err(PathError::Outside);
+    }
+    if path.is_empty() {
+        return Err(PathError::Empty);
+    }
+    let p = Path::new(path);
+    let base = base.canonicalize().unwrap_or(base);
+    let joined = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    paths::check(&real_roots, &paths::normalize(&joined), access)
+}
+
+/// Entry names of `dir`, sorted, directories ending with `/`, leaving out `skip`. A symlink
+/// to a directory is listed as a directory; a dangling or looping one as a plain name.
 pub fn list_names(dir: &Path, skip: &[&str]) -> std::io::Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)?
         .flatten()
@@ -48,39 +62,6 @@ pub fn list_names(dir: &Path, skip: &[&str]) -> std::io::Result<Vec<String>> {
         .collect();
     names.sort();
     Ok(names)
-}
-
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn existing_prefix_canonical(p: &Path) -> PathBuf {
-    let mut existing = p.to_path_buf();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.file_name().map(|s| s.to_os_string()), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name);
-                existing = parent.to_path_buf();
-            }
-            _ => break,
-        }
-    }
-    let mut real = existing.canonicalize().unwrap_or(existing);
-    for n in rest.into_iter().rev() {
-        real.push(n);
-    }
-    real
 }
 
 pub fn module(host: &Arc<Host>) -> Module {
@@ -99,9 +80,9 @@ pub fn module(host: &Arc<Host>) -> Module {
     m.func(
         "write",
         &["path: &str", "text: &str", "()"],
-        "Write a file, creating parent directories.\n\nExample: `fs::write(\"out/app.yaml\", text);`",
+        "Write a file, creating parent directories.\n\nErrors: outside the workspace (`..`, a symlink out), inside `.git`, through a dangling symlink.\n\nExample: `fs::write(\"out/app.yaml\", text);`",
         move |path: &str, text: &str| {
-            let p = resolve(&h, "fs::write", path)?;
+            let p = checked(&h, "fs::write", path, Access::Write)?.real;
             if let Some(dir) = p.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| fail("fs::write", format!("{path}: {e}"), None))?;
             }
@@ -112,8 +93,12 @@ pub fn module(host: &Arc<Host>) -> Module {
     m.func(
         "exists",
         &["path: &str", "bool"],
-        "Whether a file or directory exists.\n\nExample: `if fs::exists(\"Chart.yaml\") { ... }`",
-        move |path: &str| Ok::<_, Box<rhai::EvalAltResult>>(resolve(&h, "fs::exists", path)?.exists()),
+        "Whether a file or directory exists (a symlink pointing at nothing does not).\n\nExample: `if fs::exists(\"Chart.yaml\") { ... }`",
+        move |path: &str| match check_raw(&h, path, Access::Read) {
+            Ok(c) => Ok(c.exists),
+            Err(PathError::BrokenLink) => Ok(false),
+            Err(e) => Err(refusal("fs::exists", path, e)),
+        },
     );
     let h = host.clone();
     m.func(

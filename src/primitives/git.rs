@@ -33,7 +33,7 @@ struct RepoInner {
 
 impl Repo {
     fn open(&self, prim: &str) -> R<git2::Repository> {
-        git2::Repository::open(&self.inner.dir).map_err(|e| {
+        worktree::open(&self.inner.dir).map_err(|e| {
             fail(prim, format!("cannot open the repository at {}: {}", self.inner.dir.display(), e.message()), None)
         })
     }
@@ -91,12 +91,22 @@ fn debug(h: &Host, msg: &str) {
 fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
     const P: &str = "git::clone";
     let t = target(h, P, raw)?;
+    // A local path reads whatever the machine holds; only a script's own explicit choice
+    // clones one (built-in commands never pass `local`, so a repo's config cannot steer them
+    // to a local path).
+    if t.url.scheme == url::Scheme::File && !super::opt_bool(opts, "local") {
+        return Err(fail(
+            P,
+            format!("`{raw}` is a local path"),
+            Some("clone a local repository with #{local: true} from your own script; wego commands clone remote URLs only"),
+        ));
+    }
     let auth = auth_opts(opts);
     let depth = opt_int(opts, "depth").unwrap_or(1).max(0) as u32;
     let branch = super::opt_str(opts, "branch");
     let (dir, temp) = match super::opt_str(opts, "dir") {
         Some(d) => {
-            let p = super::fs::resolve(h, P, &d)?;
+            let p = super::fs::checked(h, P, &d, crate::engine::paths::Access::Write)?.real;
             if p.exists() && std::fs::read_dir(&p).map(|mut r| r.next().is_some()).unwrap_or(true) {
                 return Err(fail(
                     P,
@@ -166,7 +176,7 @@ fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
 fn open(h: &Arc<Host>, dir: &str, opts: &Map) -> R<Repo> {
     const P: &str = "git::open";
     let p = super::fs::resolve(h, P, dir)?;
-    let repo = git2::Repository::open(&p).map_err(|e| {
+    let repo = worktree::open(&p).map_err(|e| {
         fail(P, format!("`{dir}` is not a git repository: {}", e.message()), Some("clone it with git::clone first"))
     })?;
     let root = repo.workdir().map(Path::to_path_buf).unwrap_or(p);
@@ -245,7 +255,7 @@ pub fn module(host: &Arc<Host>) -> Module {
     let auth_doc = "Auth options (any call that reaches a remote): `private_key` (ssh key file; default: ssh-agent, then ~/.ssh/id_*), `passphrase`, `known_hosts` (default: WEGO_KNOWN_HOSTS, else ~/.ssh/known_hosts). https tokens come from GITHUB_TOKEN / GITLAB_TOKEN (by the host's provider) or WEGO_GIT_TOKEN, through a credential callback: never in a URL, .git/config or a message.";
 
     let clone_doc = format!(
-        "Clone a repository and return a `Repo`. Options: `branch` (default: the remote's default branch; for an empty remote, the branch the first commit goes to, default `main`), `depth` (default 1, shallow; 0 for full history), `dir` (a new or empty directory inside the workspace; default: a temporary directory removed when the command ends), `wait_seconds` (keep trying this long, at most 120, while the remote refuses: for a repository the provider has just created; default 0).\n{auth_doc}\n\nErrors: authentication (names the variable to set), unknown ssh host key, unreachable or missing repository, missing branch, `dir` not empty.\n\nExample: `let repo = git::clone(\"https://github.com/org/fleet.git\", #{{ depth: 1 }});`"
+        "Clone a repository and return a `Repo`. Options: `branch` (default: the remote's default branch; for an empty remote, the branch the first commit goes to, default `main`), `depth` (default 1, shallow; 0 for full history), `dir` (a new or empty directory inside the workspace; default: a temporary directory removed when the command ends), `wait_seconds` (keep trying this long, at most 120, while the remote refuses: for a repository the provider has just created; default 0), `local` (must be `true` to clone a local path or `file://` URL).\n{auth_doc}\n\nErrors: authentication (names the variable to set), unknown ssh host key, unreachable or missing repository, missing branch, `dir` not empty.\n\nExample: `let repo = git::clone(\"https://github.com/org/fleet.git\", #{{ depth: 1 }});`"
     );
     let h = host.clone();
     m.func("clone", &["url: &str", "options: Map", "Repo"], &clone_doc, move |u: &str, o: Map| clone(&h, u, &o));

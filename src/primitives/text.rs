@@ -20,6 +20,10 @@ pub fn dns_label(s: &str, max: usize) -> String {
         return out;
     }
     let suffix = &short_hash(s)[..8];
+    // Too short for a hash suffix: truncate (the text is ASCII by now).
+    if max <= suffix.len() + 1 {
+        return out[..max].trim_end_matches('-').to_string();
+    }
     let keep = max.saturating_sub(suffix.len() + 1);
     format!("{}-{}", out[..keep].trim_end_matches('-'), suffix)
 }

@@ -48,11 +48,22 @@ impl TemplateError {
 pub struct Renderer {
     env: Mutex<Environment<'static>>,
     layers: Arc<Layers>,
+    /// The longest text a render may produce or take inline (`limits.maxStringSize`).
+    max_size: usize,
 }
 
 impl Renderer {
     pub fn new(layers: Arc<Layers>) -> Self {
+        Self::with_limits(layers, &crate::config::Limits::default())
+    }
+
+    /// Templates are data, not code: they reach no file or network (the loader only serves
+    /// layer files, which stay inside their layer), and they run under the same limits as
+    /// scripts — fuel from `limits.maxOperations`, sizes from `limits.maxStringSize`.
+    pub fn with_limits(layers: Arc<Layers>, limits: &crate::config::Limits) -> Self {
+        let limits = limits.clamped();
         let mut env = Environment::new();
+        env.set_fuel(Some(limits.max_operations));
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_debug(true);
         // YAML is whitespace-sensitive: keep the template's own trailing newline.
@@ -66,7 +77,18 @@ impl Renderer {
                 .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
         });
         filters::register(&mut env);
-        Renderer { env: Mutex::new(env), layers }
+        Renderer { env: Mutex::new(env), layers, max_size: limits.max_string_size }
+    }
+
+    fn too_large(&self, file: &str, what: &str) -> TemplateError {
+        TemplateError {
+            message: format!("the {what} is larger than {} bytes", self.max_size),
+            file: file.to_string(),
+            line: None,
+            column: None,
+            source_line: None,
+            help: Some("if this is legitimate, raise `limits.maxStringSize` in your wego config".into()),
+        }
     }
 
     /// Forget loaded templates, e.g. after the repo layer changed.
@@ -78,14 +100,25 @@ impl Renderer {
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, TemplateError> {
         let env = self.env.lock().expect("template env");
         let result = env.get_template(name).and_then(|t| t.render(ctx));
-        result.map_err(|e| self.describe(e, name, None))
+        let out = result.map_err(|e| self.describe(e, name, None))?;
+        if out.len() > self.max_size {
+            return Err(self.too_large(name, "output"));
+        }
+        Ok(out)
     }
 
     /// Render a template given as text; `label` names it in errors.
     pub fn render_str(&self, label: &str, source: &str, ctx: Value) -> Result<String, TemplateError> {
+        if source.len() > self.max_size {
+            return Err(self.too_large(label, "template"));
+        }
         let env = self.env.lock().expect("template env");
         let result = env.template_from_named_str(label, source).and_then(|t| t.render(ctx));
-        result.map_err(|e| self.describe(e, label, Some(source)))
+        let out = result.map_err(|e| self.describe(e, label, Some(source)))?;
+        if out.len() > self.max_size {
+            return Err(self.too_large(label, "output"));
+        }
+        Ok(out)
     }
 
     fn describe(&self, e: minijinja::Error, name: &str, inline: Option<&str>) -> TemplateError {
@@ -128,6 +161,10 @@ impl Renderer {
                 Some("`wego templates list` shows the templates and where each comes from".into())
             }
             minijinja::ErrorKind::SyntaxError => Some("fix the template syntax at the marked position".into()),
+            minijinja::ErrorKind::OutOfFuel => {
+                message = "the template did too much work (out of fuel)".into();
+                Some("if this is legitimate, raise `limits.maxOperations` in your wego config".into())
+            }
             _ => None,
         };
         TemplateError { message, file, line, column, source_line, help }
@@ -147,6 +184,18 @@ mod tests {
         let e = r().render_str("t.j2", "a: 1\nb: {{ nope.x }}\n", Value::from(())).unwrap_err();
         assert_eq!((e.line, e.column), (Some(2), Some(7)));
         assert!(e.message.contains("undefined"), "{}", e.message);
+    }
+
+    #[test]
+    fn endless_templates_run_out_of_fuel() {
+        let e = r()
+            .render_str(
+                "t",
+                "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+                Value::from(()),
+            )
+            .unwrap_err();
+        assert!(e.message.contains("fuel"), "{}", e.message);
     }
 
     #[test]
