@@ -120,8 +120,9 @@ fn remote(ctx: &Context, raw: &str) -> Result<Code, Diagnostic> {
         return Err(Diagnostic::new("the URL carries a password or token")
             .with_help("remove it from the URL and set GITHUB_TOKEN, GITLAB_TOKEN or WEGO_GIT_TOKEN instead"));
     }
-    let (provider, _, _) = crate::git::url::provider_of(&u, &ctx.config.config.providers);
-    let target = crate::git::auth::Target { url: u, provider };
+    let (provider, entry, _) = crate::git::url::provider_of(&u, &ctx.config.config.providers);
+    let allow_http = entry.is_some_and(|p| p.allow_http);
+    let target = crate::git::auth::Target { url: u, provider, allow_http };
     let tmp = tempfile::Builder::new()
         .prefix("wego-trust-")
         .tempdir()
