@@ -37,9 +37,17 @@ fn package_bin(out: &Path, bin: &Path, os: &str, arch: &str) -> PathBuf {
 /// binary): it answers what package.sh and install.sh ask, and says which archive it came from.
 fn fake_wego(dir: &Path, os: &str, arch: &str) -> PathBuf {
     let path = dir.join(format!("wego-{os}-{arch}"));
-    let script = format!(
-        "#!/bin/sh\ncase \"$1 $2\" in\n  'version --offline') echo 'wego version: v{VERSION}'; echo 'built for: {os}/{arch}' ;;\n  'completion '*) echo \"# wego $2 completion\" ;;\n  'docs man') echo '.TH WEGO 1' ;;\n  *) echo \"unexpected: $*\" >&2; exit 2 ;;\nesac\n"
-    );
+    let script = r##"#!/bin/sh
+case "$1 $2" in
+  'version --offline') echo 'wego version: v@VERSION@'; echo 'built for: @OS@/@ARCH@' ;;
+  'completion '*) echo "# wego $2 completion" ;;
+  'docs man') echo '.TH WEGO 1' ;;
+  *) echo "unexpected: $*" >&2; exit 2 ;;
+esac
+"##
+    .replace("@VERSION@", VERSION)
+    .replace("@OS@", os)
+    .replace("@ARCH@", arch);
     std::fs::write(&path, script).unwrap();
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     path
