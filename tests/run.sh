@@ -33,6 +33,12 @@ export WEGO_TEST_HELM
 echo "== test environment self-checks (provider fakes against GitHub's schema)"
 python3 -m pytest -q tests/env/test_fakes.py
 
+# The release binary's portability (issue #18): ~12 minutes on a fresh machine, so CI opts in.
+if [ "${WEGO_PORTABLE_CHECK:-}" = 1 ]; then
+  echo "== portable binary check (tests/portable/check.sh)"
+  "$ROOT/tests/portable/check.sh"
+fi
+
 echo "== cargo test"
 log=$(mktemp)
 set +e
