@@ -746,6 +746,29 @@ fn inputs_are_checked_before_anything_is_written() {
         .run()
         .expect_code(1);
     assert!(out.stderr.contains("Flux cannot fetch the wego repo"), "{}", out.stderr);
+    // Credentials in a Helm repository URL would be committed: refused, and never echoed.
+    let out = w
+        .wego()
+        .args(["add", "--chart", "redis", "--helm-repo-url", "ftp://bob:s3cr3t-pw@charts.example.com/stable"])
+        .args(["--app-config-url", &fleet.url])
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("carries credentials") && out.stderr.contains("secretRef"), "{}", out.stderr);
+    assert!(!out.stderr.contains("s3cr3t-pw"), "{}", out.stderr);
+    let out = w
+        .wego()
+        .args([
+            "add",
+            "--chart",
+            "redis",
+            "--helm-repo-url",
+            "ftp://charts.example.com",
+            "--app-config-url",
+            &fleet.url,
+        ])
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("--helm-repo-url"), "{}", out.stderr);
     let long = "a".repeat(64);
     let out =
         w.wego().args(["add", "--url", &app.url, "--name", &long, "--app-config-url", &fleet.url]).run().expect_code(1);

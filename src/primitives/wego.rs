@@ -43,7 +43,7 @@ pub fn module(host: &Arc<Host>) -> Module {
     m.func(
         "use_repo",
         &["dir: &str", "Map"],
-        "Make the checked-out wego repo at `dir` the one in effect: its `.wego/templates/` and `.wego/stdlib/` override the built-ins from now on (scripts already running keep going), and its `.wego/config.yaml` takes the repo file's place in the config. Returns the new effective config.\n\nErrors: `dir` outside the workspace; an invalid `.wego/config.yaml` (named, with the key).\n\nExample: `let repo = git::clone(url); config = wego::use_repo(repo.path());`",
+        "Make the checked-out wego repo at `dir` the one in effect: its `.wego/templates/` override the built-ins from now on, and so do its `.wego/stdlib/` modules once the user has trusted that code (`wego trust URL`; untrusted code is skipped with one notice; scripts already running keep going); its `.wego/config.yaml` takes the repo file's place in the config, for the keys a repo may set. Returns the new effective config.\n\nErrors: `dir` outside the workspace; an invalid `.wego/config.yaml` (named, with the key).\n\nExample: `let repo = git::clone(url); config = wego::use_repo(repo.path());`",
         move |dir: &str| -> Result<Dynamic, Box<rhai::EvalAltResult>> {
             let path = super::fs::resolve(&h, "wego::use_repo", dir)?;
             let cfg = h.use_repo(&path).map_err(|e| crate::engine::fail("wego::use_repo", format!("invalid config: {e}"), Some(&e.help())))?;
