@@ -17,5 +17,6 @@ pub mod engine;
 pub mod git;
 pub mod k8s;
 pub mod primitives;
+pub mod provider;
 pub mod render;
 pub mod secrets;

@@ -9,7 +9,8 @@ use octocrab::Octocrab;
 use serde_json::{json, Value};
 
 use super::{
-    chain, enc, s, CreatePr, CreateRepo, Explain, Http, Key, PResult, Pr, ProviderError, RepoInfo, Resp, User,
+    chain, enc, s, Call, CreatePr, CreateRepo, Forge, Fut, Key, NewKey, PResult, Pr, PrQuery, ProviderError, Repo,
+    RepoInfo, Resp, User,
 };
 use crate::secrets::Token;
 
@@ -74,14 +75,8 @@ fn parse_next(link: &str) -> Option<String> {
 }
 
 impl GitHub {
-    /// Must run where a tokio runtime can be entered: octocrab builds its client in one.
-    pub fn new(
-        rt: &tokio::runtime::Handle,
-        api: &str,
-        token: Option<&Token>,
-        policy: &super::Policy,
-    ) -> Result<Self, String> {
-        let _guard = rt.enter();
+    /// Must run inside a tokio runtime: octocrab builds its client in one.
+    pub fn new(api: &str, token: Option<&Token>, policy: &super::Policy) -> Result<Self, String> {
         let mut b = Octocrab::builder()
             .base_uri(api)
             .map_err(|e| format!("invalid GitHub API URL {api}: {}", chain(&e)))?
@@ -110,10 +105,10 @@ impl GitHub {
         Ok(Resp { status, headers, body })
     }
 
-    async fn call(&self, http: &Http<'_>, method: Method, path: &str, body: Option<Value>) -> PResult<Resp> {
+    async fn call(&self, cx: &Call<'_>, method: Method, path: &str, body: Option<Value>) -> PResult<Resp> {
         let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
         let (m, b) = (&method, body.as_ref());
-        http.send(&what, move || self.once(m, path, b)).await
+        cx.http.send(&what, move || self.once(m, path, b)).await
     }
 
     /// A `Link` URL back to a path relative to the API base; `None` for a link elsewhere
@@ -133,10 +128,10 @@ impl GitHub {
         })
     }
 
-    pub async fn user(&self, http: &Http<'_>, ex: &Explain<'_>) -> PResult<User> {
-        let r = self.call(http, Method::GET, "/user", None).await?;
+    async fn user(&self, cx: &Call<'_>) -> PResult<User> {
+        let r = self.call(cx, Method::GET, "/user", None).await?;
         if !r.ok() {
-            return Err(ex.error(&r));
+            return Err(cx.ex.error(&r));
         }
         let v = r.json();
         Ok(User {
@@ -147,20 +142,12 @@ impl GitHub {
         })
     }
 
-    pub async fn repo(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str) -> PResult<Option<RepoInfo>> {
-        let r = self.call(http, Method::GET, &format!("/repos/{}/{}", enc(o), enc(n)), None).await?;
-        r.found(ex, repo_info)
+    async fn repo(&self, cx: &Call<'_>, r: Repo<'_>) -> PResult<Option<RepoInfo>> {
+        let path = format!("/repos/{}/{}", enc(r.owner), enc(r.name));
+        self.call(cx, Method::GET, &path, None).await?.found(&cx.ex, repo_info)
     }
 
-    /// Create a repository that does not exist yet (see `Provider::create_repo` in mod.rs), under
-    /// the token's user when `personal`, else in the organization `owner`.
-    pub async fn create_repo(
-        &self,
-        http: &Http<'_>,
-        ex: &Explain<'_>,
-        req: &CreateRepo<'_>,
-        personal: bool,
-    ) -> PResult<(RepoInfo, bool)> {
+    async fn create_repo(&self, cx: &Call<'_>, req: &CreateRepo<'_>, personal: bool) -> PResult<(RepoInfo, bool)> {
         let (o, n) = (req.owner, req.name);
         let mut body = json!({ "name": n, "private": req.visibility != "public", "auto_init": req.auto_init });
         if req.visibility == "internal" {
@@ -170,12 +157,12 @@ impl GitHub {
             body["description"] = Value::String(d.to_string());
         }
         let path = if personal { "/user/repos".to_string() } else { format!("/orgs/{}/repos", enc(o)) };
-        let r = self.call(http, Method::POST, &path, Some(body)).await?;
+        let r = self.call(cx, Method::POST, &path, Some(body)).await?;
         if r.ok() {
             return Ok((repo_info(&r.json()), true));
         }
         if r.status == 422 && r.message().contains("already exists") {
-            if let Some(existing) = self.repo(http, ex, o, n).await? {
+            if let Some(existing) = self.repo(cx, Repo { owner: o, name: n }).await? {
                 return Ok((existing, false));
             }
         }
@@ -185,42 +172,15 @@ impl GitHub {
                 Some("check the owner; for a repository under your own account use your login as owner (GITHUB_TOKEN's user)".into()),
             ));
         }
-        Err(ex.error(&r))
+        Err(cx.ex.error(&r))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub async fn find_pr(
-        &self,
-        http: &Http<'_>,
-        ex: &Explain<'_>,
-        o: &str,
-        n: &str,
-        head: &str,
-        base: Option<&str>,
-        state: &str,
-    ) -> PResult<Option<Pr>> {
-        let (head_owner, branch) = head.split_once(':').unwrap_or((o, head));
-        let prs = self.pulls(http, ex, o, n, state, Some((head_owner, branch)), base).await?;
-        Ok(prs.into_iter().next())
-    }
-
-    /// Pull requests of the repository in `state` (newest first), every page.
-    pub async fn list_prs(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, state: &str) -> PResult<Vec<Pr>> {
-        self.pulls(http, ex, o, n, state, None, None).await
-    }
-
-    /// `GET /repos/{o}/{n}/pulls`, optionally from one head (owner, branch) into one base.
-    #[allow(clippy::too_many_arguments)]
-    async fn pulls(
-        &self,
-        http: &Http<'_>,
-        ex: &Explain<'_>,
-        o: &str,
-        n: &str,
-        state: &str,
-        head: Option<(&str, &str)>,
-        base: Option<&str>,
-    ) -> PResult<Vec<Pr>> {
+    /// `GET /repos/{o}/{n}/pulls`, optionally from one head (`branch` of the repository's
+    /// owner, or `owner:branch`) into one base.
+    async fn prs(&self, cx: &Call<'_>, r: Repo<'_>, q: &PrQuery<'_>) -> PResult<Vec<Pr>> {
+        let (state, base) = (q.state, q.base);
+        let head = q.head.map(|h| h.split_once(':').unwrap_or((r.owner, h)));
+        let (o, n) = (r.owner, r.name);
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         q.append_pair("state", if state == "merged" { "closed" } else { state });
         if let Some((owner, branch)) = head {
@@ -231,7 +191,7 @@ impl GitHub {
         }
         q.append_pair("per_page", "100");
         let path = format!("/repos/{}/{}/pulls?{}", enc(o), enc(n), q.finish());
-        let all = self.pages(http, ex, path).await?;
+        let all = self.pages(cx, path).await?;
         let mut prs: Vec<Pr> = all
             .iter()
             .filter(|v| head.is_none_or(|(_, branch)| s(&v["head"]["ref"]) == branch))
@@ -242,14 +202,20 @@ impl GitHub {
         Ok(prs)
     }
 
-    pub async fn create_pr(&self, http: &Http<'_>, ex: &Explain<'_>, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
-        let (o, n) = (req.owner, req.name);
-        if let Some(p) = self.find_pr(http, ex, o, n, req.head, None, "open").await? {
+    /// The newest open pull request from `head`, if any.
+    async fn open_pr(&self, cx: &Call<'_>, r: Repo<'_>, head: &str) -> PResult<Option<Pr>> {
+        Ok(self.prs(cx, r, &PrQuery { head: Some(head), base: None, state: "open" }).await?.into_iter().next())
+    }
+
+    async fn create_pr(&self, cx: &Call<'_>, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
+        let (o, n, ex) = (req.owner, req.name, &cx.ex);
+        let repo = Repo { owner: o, name: n };
+        if let Some(p) = self.open_pr(cx, repo, req.head).await? {
             return Ok((p, false));
         }
         let base = match req.base {
             Some(b) => b.to_string(),
-            None => match self.repo(http, ex, o, n).await? {
+            None => match self.repo(cx, repo).await? {
                 Some(r) => r.default_branch,
                 None => return Err(ProviderError::new(format!("cannot {}: no repository {o}/{n}", ex.action), None)),
             },
@@ -258,8 +224,8 @@ impl GitHub {
         let path = format!("/repos/{}/{}/pulls", enc(o), enc(n));
         // Right after a push GitHub may not know the head's commits yet: "No commits between"
         // or head `invalid` then settle within moments, so they are retried for a while.
-        let r = super::settle(http, "open the pull request", || async {
-            let r = self.call(http, Method::POST, &path, Some(body.clone())).await?;
+        let r = super::settle(&cx.http, "open the pull request", || async {
+            let r = self.call(cx, Method::POST, &path, Some(body.clone())).await?;
             let msg = r.message();
             let settling = r.status == 422 && (msg.contains("No commits between") || msg.contains("head invalid"));
             Ok((r, settling))
@@ -270,7 +236,7 @@ impl GitHub {
         }
         let msg = r.message();
         if r.status == 422 && msg.contains("already exists") {
-            if let Some(p) = self.find_pr(http, ex, o, n, req.head, None, "open").await? {
+            if let Some(p) = self.open_pr(cx, repo, req.head).await? {
                 return Ok((p, false));
             }
         }
@@ -289,19 +255,19 @@ impl GitHub {
         Err(ex.error(&r))
     }
 
-    pub async fn keys(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str) -> PResult<Vec<Key>> {
-        let path = format!("/repos/{}/{}/keys?per_page=100", enc(o), enc(n));
-        Ok(self.pages(http, ex, path).await?.iter().map(key).collect())
+    async fn keys(&self, cx: &Call<'_>, r: Repo<'_>) -> PResult<Vec<Key>> {
+        let path = format!("/repos/{}/{}/keys?per_page=100", enc(r.owner), enc(r.name));
+        Ok(self.pages(cx, path).await?.iter().map(key).collect())
     }
 
     /// Every item of a list endpoint, following `Link: rel="next"` (to this API only; at most
     /// 50 pages).
-    async fn pages(&self, http: &Http<'_>, ex: &Explain<'_>, mut path: String) -> PResult<Vec<Value>> {
+    async fn pages(&self, cx: &Call<'_>, mut path: String) -> PResult<Vec<Value>> {
         let mut out = Vec::new();
         for _ in 0..50 {
-            let r = self.call(http, Method::GET, &path, None).await?;
+            let r = self.call(cx, Method::GET, &path, None).await?;
             if !r.ok() {
-                return Err(ex.error(&r));
+                return Err(cx.ex.error(&r));
             }
             out.extend(r.json().as_array().cloned().unwrap_or_default());
             match next_link(&r).and_then(|l| self.relative(&l)) {
@@ -313,10 +279,10 @@ impl GitHub {
     }
 
     /// `GET /meta`'s `ssh_keys`, checked against its `ssh_key_fingerprints`.
-    pub async fn ssh_host_keys(&self, http: &Http<'_>, ex: &Explain<'_>) -> PResult<Option<Vec<String>>> {
-        let r = self.call(http, Method::GET, "/meta", None).await?;
+    async fn ssh_host_keys(&self, cx: &Call<'_>) -> PResult<Option<Vec<String>>> {
+        let r = self.call(cx, Method::GET, "/meta", None).await?;
         if !r.ok() {
-            return Err(ex.error(&r));
+            return Err(cx.ex.error(&r));
         }
         let v = r.json();
         let Some(keys) = v["ssh_keys"].as_array() else { return Ok(None) };
@@ -333,25 +299,16 @@ impl GitHub {
         super::checked_host_keys(&keys, &fps).map(Some)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub async fn add_key(
-        &self,
-        http: &Http<'_>,
-        ex: &Explain<'_>,
-        o: &str,
-        n: &str,
-        title: &str,
-        k: &str,
-        read_only: bool,
-    ) -> PResult<(Key, bool)> {
-        let body = json!({ "title": title, "key": k.trim(), "read_only": read_only });
-        let r = self.call(http, Method::POST, &format!("/repos/{}/{}/keys", enc(o), enc(n)), Some(body)).await?;
+    async fn add_key(&self, cx: &Call<'_>, repo: Repo<'_>, nk: &NewKey<'_>) -> PResult<(Key, bool)> {
+        let (o, n, ex, k) = (repo.owner, repo.name, &cx.ex, nk.key);
+        let body = json!({ "title": nk.title, "key": k.trim(), "read_only": nk.read_only });
+        let r = self.call(cx, Method::POST, &format!("/repos/{}/{}/keys", enc(o), enc(n)), Some(body)).await?;
         if r.ok() {
             return Ok((key(&r.json()), true));
         }
         if r.status == 422 && r.message().contains("already in use") {
             if let Some(existing) =
-                self.keys(http, ex, o, n).await?.into_iter().find(|e| super::norm_key(&e.key) == super::norm_key(k))
+                self.keys(cx, repo).await?.into_iter().find(|e| super::norm_key(&e.key) == super::norm_key(k))
             {
                 return Ok((existing, false));
             }
@@ -363,13 +320,49 @@ impl GitHub {
         Err(ex.error(&r))
     }
 
-    pub async fn delete_key(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, id: i64) -> PResult<bool> {
-        let r = self.call(http, Method::DELETE, &format!("/repos/{}/{}/keys/{id}", enc(o), enc(n)), None).await?;
+    async fn delete_key(&self, cx: &Call<'_>, r: Repo<'_>, id: i64) -> PResult<bool> {
+        let path = format!("/repos/{}/{}/keys/{id}", enc(r.owner), enc(r.name));
+        let r = self.call(cx, Method::DELETE, &path, None).await?;
         match r.status {
             404 => Ok(false),
             _ if r.ok() => Ok(true),
-            _ => Err(ex.error(&r)),
+            _ => Err(cx.ex.error(&r)),
         }
+    }
+}
+
+impl Forge for GitHub {
+    fn user<'a>(&'a self, cx: &'a Call<'a>) -> Fut<'a, User> {
+        Box::pin(GitHub::user(self, cx))
+    }
+    fn repo<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>) -> Fut<'a, Option<RepoInfo>> {
+        Box::pin(GitHub::repo(self, cx, r))
+    }
+    fn create_repo<'a>(
+        &'a self,
+        cx: &'a Call<'a>,
+        req: &'a CreateRepo<'a>,
+        personal: bool,
+    ) -> Fut<'a, (RepoInfo, bool)> {
+        Box::pin(GitHub::create_repo(self, cx, req, personal))
+    }
+    fn prs<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>, q: &'a PrQuery<'a>) -> Fut<'a, Vec<Pr>> {
+        Box::pin(GitHub::prs(self, cx, r, q))
+    }
+    fn create_pr<'a>(&'a self, cx: &'a Call<'a>, req: &'a CreatePr<'a>) -> Fut<'a, (Pr, bool)> {
+        Box::pin(GitHub::create_pr(self, cx, req))
+    }
+    fn keys<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>) -> Fut<'a, Vec<Key>> {
+        Box::pin(GitHub::keys(self, cx, r))
+    }
+    fn add_key<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>, k: &'a NewKey<'a>) -> Fut<'a, (Key, bool)> {
+        Box::pin(GitHub::add_key(self, cx, r, k))
+    }
+    fn delete_key<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>, id: i64) -> Fut<'a, bool> {
+        Box::pin(GitHub::delete_key(self, cx, r, id))
+    }
+    fn ssh_host_keys<'a>(&'a self, cx: &'a Call<'a>) -> Fut<'a, Option<Vec<String>>> {
+        Box::pin(GitHub::ssh_host_keys(self, cx))
     }
 }
 

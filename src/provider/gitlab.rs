@@ -11,7 +11,10 @@ use gitlab::api::projects::{CreateProject, Project};
 use gitlab::api::{AsyncClient, Endpoint, RestClient};
 use serde_json::Value;
 
-use super::{chain, s, CreatePr, CreateRepo, Explain, Http, Key, PResult, Pr, ProviderError, RepoInfo, Resp, User};
+use super::{
+    chain, s, Call, CreatePr, CreateRepo, Forge, Fut, Key, NewKey, PResult, Pr, PrQuery, ProviderError, Repo, RepoInfo,
+    Resp, User,
+};
 use crate::secrets::Token;
 
 pub struct GitLab {
@@ -110,19 +113,19 @@ impl GitLab {
         })
     }
 
-    async fn call<E: Endpoint + Sync>(&self, http: &Http<'_>, ep: &E, page: Option<u32>) -> PResult<Resp> {
+    async fn call<E: Endpoint + Sync>(&self, cx: &Call<'_>, ep: &E, page: Option<u32>) -> PResult<Resp> {
         let what = format!("{} /api/v4/{}", ep.method(), ep.endpoint());
-        http.send(&what, move || self.once(ep, page)).await
+        cx.http.send(&what, move || self.once(ep, page)).await
     }
 
     /// Every page of a list endpoint.
-    async fn all<E: Endpoint + Sync>(&self, http: &Http<'_>, ex: &Explain<'_>, ep: &E) -> PResult<Vec<Value>> {
+    async fn all<E: Endpoint + Sync>(&self, cx: &Call<'_>, ep: &E) -> PResult<Vec<Value>> {
         let mut out = Vec::new();
         let mut page = 1;
         for _ in 0..50 {
-            let r = self.call(http, ep, Some(page)).await?;
+            let r = self.call(cx, ep, Some(page)).await?;
             if !r.ok() {
-                return Err(ex.error(&r));
+                return Err(cx.ex.error(&r));
             }
             out.extend(r.json().as_array().cloned().unwrap_or_default());
             match r.header("x-next-page").and_then(|p| p.trim().parse::<u32>().ok()) {
@@ -133,11 +136,11 @@ impl GitLab {
         Ok(out)
     }
 
-    pub async fn user(&self, http: &Http<'_>, ex: &Explain<'_>) -> PResult<User> {
+    async fn user(&self, cx: &Call<'_>) -> PResult<User> {
         let ep = gitlab::api::users::CurrentUser::builder().build().map_err(build_err)?;
-        let r = self.call(http, &ep, None).await?;
+        let r = self.call(cx, &ep, None).await?;
         if !r.ok() {
-            return Err(ex.error(&r));
+            return Err(cx.ex.error(&r));
         }
         let v = r.json();
         Ok(User {
@@ -148,22 +151,13 @@ impl GitLab {
         })
     }
 
-    pub async fn repo(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str) -> PResult<Option<RepoInfo>> {
-        let ep = Project::builder().project(format!("{o}/{n}")).build().map_err(build_err)?;
-        let r = self.call(http, &ep, None).await?;
-        r.found(ex, repo_info)
+    async fn repo(&self, cx: &Call<'_>, r: Repo<'_>) -> PResult<Option<RepoInfo>> {
+        let ep = Project::builder().project(format!("{}/{}", r.owner, r.name)).build().map_err(build_err)?;
+        self.call(cx, &ep, None).await?.found(&cx.ex, repo_info)
     }
 
-    /// Create a repository that does not exist yet (see `Provider::create_repo` in mod.rs), under
-    /// the token's user when `personal`, else in the group `owner`.
-    pub async fn create_repo(
-        &self,
-        http: &Http<'_>,
-        ex: &Explain<'_>,
-        req: &CreateRepo<'_>,
-        personal: bool,
-    ) -> PResult<(RepoInfo, bool)> {
-        let (o, n) = (req.owner, req.name);
+    async fn create_repo(&self, cx: &Call<'_>, req: &CreateRepo<'_>, personal: bool) -> PResult<(RepoInfo, bool)> {
+        let (o, n, ex) = (req.owner, req.name, &cx.ex);
         let mut b = CreateProject::builder();
         b.name(n).path(n).initialize_with_readme(req.auto_init);
         b.visibility(match req.visibility {
@@ -176,7 +170,7 @@ impl GitLab {
         }
         if !personal {
             let ep = gitlab::api::namespaces::Namespace::builder().namespace(o).build().map_err(build_err)?;
-            let r = self.call(http, &ep, None).await?;
+            let r = self.call(cx, &ep, None).await?;
             if r.status == 404 {
                 return Err(ProviderError::new(
                     format!("cannot create {o}/{n}: there is no group `{o}` the token can see ({})", r.message()),
@@ -192,51 +186,23 @@ impl GitLab {
             b.namespace_id(id);
         }
         let ep = b.build().map_err(build_err)?;
-        let r = self.call(http, &ep, None).await?;
+        let r = self.call(cx, &ep, None).await?;
         if r.ok() {
             return Ok((repo_info(&r.json()), true));
         }
         if r.status == 400 && r.message().contains("has already been taken") {
-            if let Some(existing) = self.repo(http, ex, o, n).await? {
+            if let Some(existing) = self.repo(cx, Repo { owner: o, name: n }).await? {
                 return Ok((existing, false));
             }
         }
         Err(ex.error(&r))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub async fn find_pr(
-        &self,
-        http: &Http<'_>,
-        ex: &Explain<'_>,
-        o: &str,
-        n: &str,
-        head: &str,
-        base: Option<&str>,
-        state: &str,
-    ) -> PResult<Option<Pr>> {
-        let branch = head.split_once(':').map(|(_, b)| b).unwrap_or(head);
-        Ok(self.merge_requests(http, ex, o, n, state, Some(branch), base).await?.into_iter().next())
-    }
-
-    /// Merge requests of the project in `state` (newest first), every page (GitLab sends 20 per
-    /// page unless asked).
-    pub async fn list_prs(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, state: &str) -> PResult<Vec<Pr>> {
-        self.merge_requests(http, ex, o, n, state, None, None).await
-    }
-
-    /// The project's merge requests, optionally from one source branch into one target.
-    #[allow(clippy::too_many_arguments)]
-    async fn merge_requests(
-        &self,
-        http: &Http<'_>,
-        ex: &Explain<'_>,
-        o: &str,
-        n: &str,
-        state: &str,
-        branch: Option<&str>,
-        base: Option<&str>,
-    ) -> PResult<Vec<Pr>> {
+    /// The project's merge requests (newest first, every page: GitLab sends 20 per page unless
+    /// asked), optionally from one source branch into one target.
+    async fn prs(&self, cx: &Call<'_>, r: Repo<'_>, q: &PrQuery<'_>) -> PResult<Vec<Pr>> {
+        let (o, n, state, base) = (r.owner, r.name, q.state, q.base);
+        let branch = q.head.map(|h| h.split_once(':').map(|(_, b)| b).unwrap_or(h));
         let mut b = MergeRequests::builder();
         b.project(format!("{o}/{n}"));
         if let Some(branch) = branch {
@@ -253,7 +219,7 @@ impl GitLab {
         };
         let ep = b.build().map_err(build_err)?;
         let mut mrs: Vec<Pr> = self
-            .all(http, ex, &ep)
+            .all(cx, &ep)
             .await?
             .iter()
             .map(mr)
@@ -267,15 +233,21 @@ impl GitLab {
         Ok(mrs)
     }
 
-    pub async fn create_pr(&self, http: &Http<'_>, ex: &Explain<'_>, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
-        let (o, n) = (req.owner, req.name);
+    /// The newest open merge request from `head`, if any.
+    async fn open_mr(&self, cx: &Call<'_>, r: Repo<'_>, head: &str) -> PResult<Option<Pr>> {
+        Ok(self.prs(cx, r, &PrQuery { head: Some(head), base: None, state: "open" }).await?.into_iter().next())
+    }
+
+    async fn create_pr(&self, cx: &Call<'_>, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
+        let (o, n, ex) = (req.owner, req.name, &cx.ex);
+        let repo = Repo { owner: o, name: n };
         let head = req.head.split_once(':').map(|(_, b)| b).unwrap_or(req.head);
-        if let Some(p) = self.find_pr(http, ex, o, n, head, None, "open").await? {
+        if let Some(p) = self.open_mr(cx, repo, head).await? {
             return Ok((p, false));
         }
         let base = match req.base {
             Some(b) => b.to_string(),
-            None => match self.repo(http, ex, o, n).await? {
+            None => match self.repo(cx, repo).await? {
                 Some(r) if !r.default_branch.is_empty() => r.default_branch,
                 Some(_) => {
                     return Err(ProviderError::new(
@@ -295,8 +267,8 @@ impl GitLab {
             .build()
             .map_err(build_err)?;
         // Right after a push GitLab may not know the source branch yet: retried for a while.
-        let r = super::settle(http, "open the merge request", || async {
-            let r = self.call(http, &ep, None).await?;
+        let r = super::settle(&cx.http, "open the merge request", || async {
+            let r = self.call(cx, &ep, None).await?;
             let settling =
                 r.status == 409 && r.message().contains("Source branch") && r.message().contains("does not exist");
             Ok((r, settling))
@@ -306,54 +278,80 @@ impl GitLab {
             return Ok((mr(&r.json()), true));
         }
         if r.status == 409 && r.message().contains("already exists") {
-            if let Some(p) = self.find_pr(http, ex, o, n, head, None, "open").await? {
+            if let Some(p) = self.open_mr(cx, repo, head).await? {
                 return Ok((p, false));
             }
         }
         Err(ex.error(&r))
     }
 
-    pub async fn keys(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str) -> PResult<Vec<Key>> {
-        let ep = DeployKeys::builder().project(format!("{o}/{n}")).build().map_err(build_err)?;
-        Ok(self.all(http, ex, &ep).await?.iter().map(key).collect())
+    async fn keys(&self, cx: &Call<'_>, r: Repo<'_>) -> PResult<Vec<Key>> {
+        let ep = DeployKeys::builder().project(format!("{}/{}", r.owner, r.name)).build().map_err(build_err)?;
+        Ok(self.all(cx, &ep).await?.iter().map(key).collect())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub async fn add_key(
-        &self,
-        http: &Http<'_>,
-        ex: &Explain<'_>,
-        o: &str,
-        n: &str,
-        title: &str,
-        k: &str,
-        read_only: bool,
-    ) -> PResult<(Key, bool)> {
+    async fn add_key(&self, cx: &Call<'_>, r: Repo<'_>, k: &NewKey<'_>) -> PResult<(Key, bool)> {
         let ep = CreateDeployKey::builder()
-            .project(format!("{o}/{n}"))
-            .title(title)
-            .key(k.trim())
-            .can_push(!read_only)
+            .project(format!("{}/{}", r.owner, r.name))
+            .title(k.title)
+            .key(k.key.trim())
+            .can_push(!k.read_only)
             .build()
             .map_err(build_err)?;
-        let r = self.call(http, &ep, None).await?;
+        let r = self.call(cx, &ep, None).await?;
         if r.ok() {
             return Ok((key(&r.json()), true));
         }
-        Err(ex.error(&r))
+        Err(cx.ex.error(&r))
     }
 
-    pub async fn delete_key(&self, http: &Http<'_>, ex: &Explain<'_>, o: &str, n: &str, id: i64) -> PResult<bool> {
+    async fn delete_key(&self, cx: &Call<'_>, r: Repo<'_>, id: i64) -> PResult<bool> {
         let ep = DeleteDeployKey::builder()
-            .project(format!("{o}/{n}"))
+            .project(format!("{}/{}", r.owner, r.name))
             .deploy_key(id.max(0) as u64)
             .build()
             .map_err(build_err)?;
-        let r = self.call(http, &ep, None).await?;
+        let r = self.call(cx, &ep, None).await?;
         match r.status {
             404 => Ok(false),
             _ if r.ok() => Ok(true),
-            _ => Err(ex.error(&r)),
+            _ => Err(cx.ex.error(&r)),
         }
+    }
+}
+
+impl Forge for GitLab {
+    fn user<'a>(&'a self, cx: &'a Call<'a>) -> Fut<'a, User> {
+        Box::pin(GitLab::user(self, cx))
+    }
+    fn repo<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>) -> Fut<'a, Option<RepoInfo>> {
+        Box::pin(GitLab::repo(self, cx, r))
+    }
+    fn create_repo<'a>(
+        &'a self,
+        cx: &'a Call<'a>,
+        req: &'a CreateRepo<'a>,
+        personal: bool,
+    ) -> Fut<'a, (RepoInfo, bool)> {
+        Box::pin(GitLab::create_repo(self, cx, req, personal))
+    }
+    fn prs<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>, q: &'a PrQuery<'a>) -> Fut<'a, Vec<Pr>> {
+        Box::pin(GitLab::prs(self, cx, r, q))
+    }
+    fn create_pr<'a>(&'a self, cx: &'a Call<'a>, req: &'a CreatePr<'a>) -> Fut<'a, (Pr, bool)> {
+        Box::pin(GitLab::create_pr(self, cx, req))
+    }
+    fn keys<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>) -> Fut<'a, Vec<Key>> {
+        Box::pin(GitLab::keys(self, cx, r))
+    }
+    fn add_key<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>, k: &'a NewKey<'a>) -> Fut<'a, (Key, bool)> {
+        Box::pin(GitLab::add_key(self, cx, r, k))
+    }
+    fn delete_key<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>, id: i64) -> Fut<'a, bool> {
+        Box::pin(GitLab::delete_key(self, cx, r, id))
+    }
+    /// GitLab's API publishes no SSH host keys.
+    fn ssh_host_keys<'a>(&'a self, _cx: &'a Call<'a>) -> Fut<'a, Option<Vec<String>>> {
+        Box::pin(async { Ok(None) })
     }
 }
