@@ -303,6 +303,11 @@ fn config_precedence_flags_env_repo_user_defaults() {
     assert!(ns.contains("\"from-repo\"") && ns.contains("repo file"), "{ns}");
     let reg = out.stdout.lines().find(|l| l.starts_with("flux.registry ")).unwrap();
     assert!(reg.contains("user file"), "{reg}");
+    // The lowest layer is the built-in config.yaml, the Flux version included.
+    for key in ["flux.version ", "git.defaultBranch ", "kube.fieldManager ", "git.branchPattern "] {
+        let row = out.stdout.lines().find(|l| l.starts_with(key)).unwrap();
+        assert!(row.trim_end().ends_with("built-in"), "{row}");
+    }
 
     let out = env.wego().args(["config", "view"]).env("WEGO_FEATURES", "a, b").cwd(repo.path()).run().ok();
     let f = out.stdout.lines().find(|l| l.starts_with("features ")).unwrap();
