@@ -1,6 +1,6 @@
 //! The wego config: typed, versioned, layered.
 //!
-//! Precedence, lowest first: built-in defaults < user file (`$XDG_CONFIG_HOME/wego/config.yaml`)
+//! Precedence, lowest first: the built-in layer (`defaults/config.yaml`) < user file (`$XDG_CONFIG_HOME/wego/config.yaml`)
 //! < repo file (`.wego/config.yaml` in the wego repo) < environment < flags. Every leaf value
 //! remembers where it came from so `wego config view` can say why a value is what it is.
 
@@ -40,81 +40,143 @@ impl ConfigError {
     }
 }
 
+// Every field takes `#[serde(default)]` (its type's empty value) rather than the struct's
+// default: a user or repo file sets only some keys, and parsing one only checks names and types.
+// The real defaults are the built-in layer, `defaults/config.yaml`; a container-level default
+// would have to come from that file while parsing it.
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Config {
+    #[serde(default = "api_version")]
     pub api_version: String,
+    #[serde(default = "kind")]
     pub kind: String,
     /// error, warn, info, debug or trace.
+    #[serde(default)]
     pub log_level: String,
     /// Send the anonymous usage ping and check for updates.
+    #[serde(default)]
     pub telemetry: bool,
+    #[serde(default)]
     pub checkpoint: Checkpoint,
     /// Experimental features to enable.
+    #[serde(default)]
     pub features: Vec<String>,
+    #[serde(default)]
     pub flux: Flux,
+    #[serde(default)]
     pub git: Git,
+    #[serde(default)]
+    pub kube: Kube,
+    #[serde(default)]
     pub pull_request: PullRequest,
+    #[serde(default)]
     pub layout: Layout,
+    #[serde(default)]
     pub providers: Vec<ProviderHost>,
+    #[serde(default)]
     pub limits: Limits,
     /// URL of the wego repo (the repo `wego add` writes to); empty: created on first add.
+    #[serde(default)]
     pub wego_repo: String,
 }
 
+fn api_version() -> String {
+    API_VERSION.into()
+}
+
+fn kind() -> String {
+    KIND.into()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Checkpoint {
+    #[serde(default)]
     pub url: String,
+    #[serde(default)]
     pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Flux {
+    #[serde(default)]
     pub version: String,
+    #[serde(default)]
     pub namespace: String,
+    #[serde(default)]
     pub components: Vec<String>,
+    #[serde(default)]
     pub components_extra: Vec<String>,
     /// Base URL of Flux release downloads (a mirror), `<base>/v<version>/install.yaml`.
+    #[serde(default)]
     pub manifests_base_url: String,
     /// A local file or URL of the runtime manifest; overrides the download.
+    #[serde(default)]
     pub manifests: String,
+    #[serde(default)]
     pub registry: String,
+    #[serde(default)]
     pub network_policy: bool,
+    #[serde(default)]
     pub watch_all_namespaces: bool,
+    #[serde(default)]
     pub log_level: String,
     /// Extra arguments passed to every Flux controller.
+    #[serde(default)]
     pub install_args: Vec<String>,
+    #[serde(default)]
     pub download_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Git {
     /// Commit straight to the default branch instead of a branch + pull request.
+    #[serde(default)]
     pub commit_to_main: bool,
+    /// The branch a new, empty repository starts on (its remote has no default branch yet).
+    #[serde(default)]
+    pub default_branch: String,
     /// Branch name pattern; `{app}` and `{cluster}` are replaced.
+    #[serde(default)]
     pub branch_pattern: String,
+    #[serde(default)]
     pub author_name: String,
+    #[serde(default)]
     pub author_email: String,
     /// Template rendering the commit message.
+    #[serde(default)]
     pub commit_message_template: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Kube {
+    /// The server-side apply field manager wego applies as (`kube::apply`'s default).
+    #[serde(default)]
+    pub field_manager: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PullRequest {
+    #[serde(default)]
     pub title_template: String,
+    #[serde(default)]
     pub body_template: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Layout {
     /// Directory of App resources in the wego repo.
+    #[serde(default)]
     pub apps: String,
     /// Directory of per-cluster Flux resources in the wego repo.
+    #[serde(default)]
     pub targets: String,
 }
 
@@ -134,85 +196,59 @@ pub struct ProviderHost {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Limits {
+    #[serde(default)]
     pub max_operations: u64,
+    #[serde(default)]
     pub max_call_depth: usize,
+    #[serde(default)]
     pub max_expr_depth: usize,
+    #[serde(default)]
     pub max_string_size: usize,
+    #[serde(default)]
     pub max_array_size: usize,
+    #[serde(default)]
     pub max_map_size: usize,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            api_version: API_VERSION.into(),
-            kind: KIND.into(),
-            log_level: "info".into(),
-            telemetry: true,
-            checkpoint: Checkpoint::default(),
-            features: vec![],
-            flux: Flux::default(),
-            git: Git::default(),
-            pull_request: PullRequest::default(),
-            layout: Layout::default(),
-            providers: vec![],
-            limits: Limits::default(),
-            wego_repo: String::new(),
+/// The built-in layer, as JSON: `defaults/config.yaml` plus `flux.version`.
+///
+/// `flux.version` is the one default not in the file: `build_info::FLUX_VERSION` is the version
+/// this build pins and is tested against, and the only place that number is written. It is put
+/// into the built-in layer here, so it shows as "built-in" and is overridden like any other key.
+pub fn builtin_layer() -> &'static Value {
+    static LAYER: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    LAYER.get_or_init(|| {
+        // Compiled in and checked by the unit tests, so a failure here is a build defect.
+        let mut v = parse(crate::engine::layers::BUILTIN_CONFIG)
+            .unwrap_or_else(|e| panic!("built-in {}: {e}", crate::engine::layers::BUILTIN_CONFIG_PATH));
+        set_key(&mut v, "flux.version", Value::String(crate::build_info::FLUX_VERSION.into()));
+        v
+    })
+}
+
+/// Each section's `Default` is its part of the built-in layer.
+macro_rules! builtin_default {
+    ($($ty:ty => $key:expr),* $(,)?) => {$(
+        impl Default for $ty {
+            fn default() -> Self {
+                let v = if $key.is_empty() { Some(builtin_layer()) } else { get_key(builtin_layer(), $key) };
+                serde_json::from_value(v.cloned().unwrap_or(Value::Null)).expect("the built-in config matches the schema")
+            }
         }
-    }
+    )*};
 }
 
-impl Default for Checkpoint {
-    fn default() -> Self {
-        Checkpoint { url: "https://checkpoint-api.weave.works".into(), timeout_ms: 1000 }
-    }
-}
-
-impl Default for Flux {
-    fn default() -> Self {
-        Flux {
-            version: crate::build_info::FLUX_VERSION.into(),
-            namespace: "flux-system".into(),
-            components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"]
-                .map(String::from)
-                .to_vec(),
-            components_extra: vec![],
-            manifests_base_url: "https://github.com/fluxcd/flux2/releases/download".into(),
-            manifests: String::new(),
-            registry: "ghcr.io/fluxcd".into(),
-            network_policy: true,
-            watch_all_namespaces: true,
-            log_level: "info".into(),
-            install_args: vec![],
-            download_timeout_seconds: 30,
-        }
-    }
-}
-
-impl Default for Git {
-    fn default() -> Self {
-        Git {
-            commit_to_main: false,
-            branch_pattern: "wego/{cluster}/add-{app}".into(),
-            author_name: "wego".into(),
-            author_email: "wego@weave.works".into(),
-            commit_message_template: "git/commit-message.j2".into(),
-        }
-    }
-}
-
-impl Default for PullRequest {
-    fn default() -> Self {
-        PullRequest { title_template: "git/pr-title.j2".into(), body_template: "git/pr-body.md.j2".into() }
-    }
-}
-
-impl Default for Layout {
-    fn default() -> Self {
-        Layout { apps: ".wego/apps".into(), targets: ".wego/targets".into() }
-    }
+builtin_default! {
+    Config => "",
+    Checkpoint => "checkpoint",
+    Flux => "flux",
+    Git => "git",
+    Kube => "kube",
+    PullRequest => "pullRequest",
+    Layout => "layout",
+    Limits => "limits",
 }
 
 /// The smallest value each limit takes, whatever the config says: `0` must never mean
@@ -241,23 +277,11 @@ impl Limits {
     }
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_operations: 5_000_000,
-            max_call_depth: 64,
-            max_expr_depth: 128,
-            max_string_size: 16 << 20,
-            max_array_size: 1_000_000,
-            max_map_size: 1_000_000,
-        }
-    }
-}
-
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Origin {
-    Default,
+    /// The built-in layer, `defaults/config.yaml`.
+    Builtin,
     User(String),
     Repo(String),
     Env(String),
@@ -267,7 +291,7 @@ pub enum Origin {
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Origin::Default => f.write_str("default"),
+            Origin::Builtin => f.write_str("built-in"),
             Origin::User(p) => write!(f, "user file {p}"),
             Origin::Repo(p) => write!(f, "repo file {p}"),
             Origin::Env(v) => write!(f, "env {v}"),
@@ -296,10 +320,11 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
 ];
 
 /// Keys only the user's own config, flags or environment may set: where tokens and telemetry
-/// are sent, where the runtime's code comes from, and how much a script may do. A repo's
+/// are sent, where the runtime's code comes from, how much a script may do, and whose name
+/// wego's cluster writes carry (a repo must not make wego take over another manager's fields). A repo's
 /// `.wego/config.yaml` is written by whoever can push to the repo.
 pub const USER_ONLY_KEYS: &[&str] =
-    &["providers", "checkpoint", "limits", "flux.registry", "flux.manifests", "flux.manifestsBaseUrl"];
+    &["providers", "checkpoint", "limits", "flux.registry", "flux.manifests", "flux.manifestsBaseUrl", "kube"];
 
 /// Remove [`USER_ONLY_KEYS`] from a repo file's keys, warning once per key and file.
 fn strip_user_only(layer: &mut Value, path: &Path) {
@@ -342,10 +367,10 @@ pub struct Loader {
 
 impl Loader {
     pub fn load(&self) -> Result<Effective, ConfigError> {
-        let mut merged = serde_json::to_value(Config::default()).expect("config serializes");
+        let mut merged = builtin_layer().clone();
         let mut origins = BTreeMap::new();
         leaves(&merged, "", &mut |k, _| {
-            origins.insert(k.to_string(), Origin::Default);
+            origins.insert(k.to_string(), Origin::Builtin);
         });
 
         for (file, origin) in [
@@ -420,12 +445,12 @@ fn one_line(s: &str) -> String {
 
 /// Interpret an environment value for `key`, using the default's type.
 fn env_value(name: &str, key: &str, raw: &str) -> Result<Value, ConfigError> {
-    let default = serde_json::to_value(Config::default()).expect("config serializes");
+    let default = builtin_layer();
     let bad = |expected: &str| ConfigError::Override {
         origin: format!("env {name}"),
         message: format!("`{raw}` is not {expected} (it sets `{key}`)"),
     };
-    Ok(match get_key(&default, key) {
+    Ok(match get_key(default, key) {
         Some(Value::Bool(_)) => match raw {
             "true" | "1" => Value::Bool(true),
             "false" | "0" => Value::Bool(false),
@@ -512,7 +537,7 @@ impl Effective {
                 .filter(|(o, _)| *o == k || k.starts_with(&format!("{o}.")))
                 .map(|(_, o)| o.clone())
                 .next_back()
-                .unwrap_or(Origin::Default);
+                .unwrap_or(Origin::Builtin);
             rows.push((k.to_string(), val.clone(), origin));
         });
         rows
@@ -567,13 +592,14 @@ mod tests {
         let repo = write(
             d.path(),
             "r.yaml",
-            &format!("{hdr}providers: [{{host: github.com, type: github, apiUrl: 'http://127.0.0.1:1'}}]\ncheckpoint: {{url: 'http://evil'}}\nlimits: {{maxOperations: 0}}\nflux: {{registry: evil.io, manifests: /x, manifestsBaseUrl: 'http://evil', namespace: team}}\n"),
+            &format!("{hdr}providers: [{{host: github.com, type: github, apiUrl: 'http://127.0.0.1:1'}}]\ncheckpoint: {{url: 'http://evil'}}\nlimits: {{maxOperations: 0}}\nkube: {{fieldManager: kustomize-controller}}\nflux: {{registry: evil.io, manifests: /x, manifestsBaseUrl: 'http://evil', namespace: team}}\n"),
         );
         let user = write(d.path(), "u.yaml", &format!("{hdr}flux: {{registry: mirror.example}}\n"));
         let e = Loader { user_file: Some(user), repo_file: Some(repo), ..Default::default() }.load().unwrap();
         let c = &e.config;
         assert!(c.providers.is_empty());
         assert_eq!(c.checkpoint, Checkpoint::default());
+        assert_eq!(c.kube, Kube::default());
         assert_eq!(c.limits, Limits::default());
         assert_eq!((c.flux.registry.as_str(), c.flux.manifests.as_str()), ("mirror.example", ""));
         assert_eq!(c.flux.manifests_base_url, Flux::default().manifests_base_url);
@@ -592,6 +618,35 @@ mod tests {
         };
         assert_eq!(zero.clamped(), LIMIT_MINIMUMS);
         assert_eq!(Limits::default().clamped(), Limits::default());
+    }
+
+    #[test]
+    fn the_built_in_layer_sets_every_key_and_is_the_default() {
+        // A key missing from defaults/config.yaml would silently default to an empty value.
+        let full = serde_json::to_value(Config::default()).unwrap();
+        assert_eq!(&full, builtin_layer(), "defaults/config.yaml must set every key of the schema");
+        let c = Config::default();
+        assert_eq!(c.flux.version, crate::build_info::FLUX_VERSION);
+        assert_eq!((c.git.default_branch.as_str(), c.kube.field_manager.as_str()), ("main", "wego"));
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.limits.clamped(), c.limits, "the built-in limits are above their minimums");
+    }
+
+    #[test]
+    fn built_in_values_say_so_and_can_be_overridden() {
+        let d = tempfile::tempdir().unwrap();
+        let hdr = "apiVersion: wego.weave.works/v1alpha1\nkind: Config\n";
+        let user =
+            write(d.path(), "u.yaml", &format!("{hdr}git:\n  defaultBranch: trunk\nkube:\n  fieldManager: me\n"));
+        let e = Loader { user_file: Some(user), ..Default::default() }.load().unwrap();
+        assert_eq!((e.config.git.default_branch.as_str(), e.config.kube.field_manager.as_str()), ("trunk", "me"));
+        let rows = e.rows();
+        let origin = |k: &str| rows.iter().find(|r| r.0 == k).map(|r| r.2.to_string()).unwrap();
+        assert_eq!(origin("flux.version"), "built-in");
+        assert_eq!(origin("git.branchPattern"), "built-in");
+        assert!(origin("git.defaultBranch").starts_with("user file"));
+        // A file without apiVersion/kind still reads as the current version, as before.
+        assert!(parse("logLevel: debug\n").is_ok());
     }
 
     #[test]

@@ -303,6 +303,11 @@ fn config_precedence_flags_env_repo_user_defaults() {
     assert!(ns.contains("\"from-repo\"") && ns.contains("repo file"), "{ns}");
     let reg = out.stdout.lines().find(|l| l.starts_with("flux.registry ")).unwrap();
     assert!(reg.contains("user file"), "{reg}");
+    // The lowest layer is the built-in config.yaml, the Flux version included.
+    for key in ["flux.version ", "git.defaultBranch ", "kube.fieldManager ", "git.branchPattern "] {
+        let row = out.stdout.lines().find(|l| l.starts_with(key)).unwrap();
+        assert!(row.trim_end().ends_with("built-in"), "{row}");
+    }
 
     let out = env.wego().args(["config", "view"]).env("WEGO_FEATURES", "a, b").cwd(repo.path()).run().ok();
     let f = out.stdout.lines().find(|l| l.starts_with("features ")).unwrap();
@@ -488,4 +493,58 @@ fn cloning_a_local_path_works_with_the_default_depth() {
     );
     let out = env.wego().args(["run", "c.rhai"]).cwd(d.path()).run().ok();
     assert_eq!(out.stdout, "hello\n\n");
+}
+
+/// `kube::apply` without a `field_manager` applies as config `kube.fieldManager`: the built-in
+/// `wego`, or the user's own choice.
+#[test]
+fn kube_apply_owns_fields_as_the_configured_field_manager() {
+    let Some(c) = common::cluster::cluster() else { return };
+    let env = Env::new();
+    let repo = git_work_tree();
+    let ns = format!("wego-fm-{}", std::process::id());
+    let script = |key: &str| {
+        format!(
+            "kube::apply([#{{apiVersion: \"v1\", kind: \"Namespace\", metadata: #{{name: \"{ns}\"}}}}, \
+             #{{apiVersion: \"v1\", kind: \"ConfigMap\", metadata: #{{name: \"fm\", namespace: \"{ns}\"}}, data: #{{{key}: \"1\"}}}}], #{{}});\n"
+        )
+    };
+    let managers = || {
+        c.kubectl(["get", "configmap", "fm", "-n", &ns, "-o", "jsonpath={.metadata.managedFields[*].manager}"])
+            .ok()
+            .stdout
+    };
+    let kubeconfig = c.kubeconfig.display().to_string();
+    write_files(repo.path(), &[("apply.rhai", &script("a"))]);
+    env.wego().args(["run", "apply.rhai"]).env("KUBECONFIG", &kubeconfig).cwd(repo.path()).run().ok();
+    assert_eq!(managers().split_whitespace().collect::<Vec<_>>(), ["wego"]);
+
+    write_files(&env.config_dir(), &[("wego/config.yaml", &format!("{CFG}kube:\n  fieldManager: team-tool\n"))]);
+    write_files(repo.path(), &[("apply.rhai", &script("b"))]);
+    env.wego().args(["run", "apply.rhai"]).env("KUBECONFIG", &kubeconfig).cwd(repo.path()).run().ok();
+    let m = managers();
+    c.kubectl(["delete", "namespace", &ns, "--wait=false"]);
+    assert!(m.split_whitespace().any(|x| x == "team-tool"), "{m}");
+}
+
+/// A clone of an empty remote starts on config `git.defaultBranch`: the built-in `main`, or the
+/// user's own choice.
+#[test]
+fn an_empty_remote_starts_on_the_configured_default_branch() {
+    let env = Env::new();
+    let repo = git_work_tree();
+    let bare = tempfile::tempdir().unwrap();
+    git2::Repository::init_bare(bare.path()).unwrap();
+    let script = |dir: &str| {
+        format!(
+            "let r = git::clone(\"{}\", #{{local: true, dir: \"{dir}\"}});\nprint(r.default_branch());\n",
+            bare.path().display()
+        )
+    };
+    write_files(repo.path(), &[("a.rhai", &script("a")), ("b.rhai", &script("b"))]);
+    let out = env.wego().args(["run", "a.rhai"]).cwd(repo.path()).run().ok();
+    assert_eq!(out.stdout.trim(), "main");
+    write_files(&env.config_dir(), &[("wego/config.yaml", &format!("{CFG}git:\n  defaultBranch: trunk\n"))]);
+    let out = env.wego().args(["run", "b.rhai"]).cwd(repo.path()).run().ok();
+    assert_eq!(out.stdout.trim(), "trunk");
 }

@@ -128,13 +128,14 @@ fn remote(ctx: &Context, raw: &str) -> Result<Code, Diagnostic> {
         .tempdir()
         .map_err(|e| Diagnostic::new(format!("cannot create a temporary directory: {e}")))?;
     let dir = tmp.path().join("repo");
-    crate::git::remote::clone(&target, &Default::default(), &dir, None, 1).map_err(|e| {
-        let d = Diagnostic::new(format!("cannot clone {raw}: {}", e.message));
-        match e.help {
-            Some(h) => d.with_help(h),
-            None => d,
-        }
-    })?;
+    crate::git::remote::clone(&target, &Default::default(), &dir, None, &ctx.config.config.git.default_branch, 1)
+        .map_err(|e| {
+            let d = Diagnostic::new(format!("cannot clone {raw}: {}", e.message));
+            match e.help {
+                Some(h) => d.with_help(h),
+                None => d,
+            }
+        })?;
     let jail = dir.canonicalize().unwrap_or(dir.clone());
     Ok(Code::read(&dir.join(".wego"), &jail))
 }

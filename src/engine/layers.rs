@@ -17,6 +17,11 @@ use crate::engine::trust::{Code, Key, Status, Store, MAX_DEPTH, MAX_FILE_BYTES};
 static BUILTIN_SCRIPTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scripts");
 static BUILTIN_TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 static BUILTIN_STDLIB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stdlib");
+/// The built-in layer's config: the lowest layer of the config (see `crate::config`), as the
+/// user's `$XDG_CONFIG_HOME/wego/config.yaml` and a repo's `.wego/config.yaml` are of theirs.
+pub const BUILTIN_CONFIG: &str = include_str!("../../defaults/config.yaml");
+/// How the built-in config is named in diagnostics.
+pub const BUILTIN_CONFIG_PATH: &str = "defaults/config.yaml";
 
 /// The three kinds of overridable files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

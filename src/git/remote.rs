@@ -93,12 +93,13 @@ pub struct Cloned {
 
 /// Clone `target` into `dir` (which must not exist or be empty): only `branch` (default: the
 /// remote's default branch), `depth` commits deep (0: full history). An empty remote gives an
-/// empty repository whose unborn HEAD is `branch` or `main`.
+/// empty repository whose unborn HEAD is `branch` or `unborn_branch` (config `git.defaultBranch`).
 pub fn clone(
     target: &Target,
     opts: &AuthOpts,
     dir: &Path,
     branch: Option<&str>,
+    unborn_branch: &str,
     depth: u32,
 ) -> Result<Cloned, GitError> {
     let refs = ls_remote(target, opts)?;
@@ -110,7 +111,7 @@ pub fn clone(
                 .help("leave out `branch` to clone the default branch, then create it with `repo.checkout(name, #{create: true})`"))
         }
         Some(b) => b.to_string(),
-        None => default_branch.clone().unwrap_or_else(|| "main".into()),
+        None => default_branch.clone().unwrap_or_else(|| unborn_branch.to_string()),
     };
     let mut io = RepositoryInitOptions::new();
     io.initial_head(&want).no_reinit(true).mkpath(true);

@@ -11,15 +11,12 @@ use super::{describe, KubeError, KubeState};
 
 #[derive(Debug, Clone)]
 pub struct ApplyOpts {
+    /// Config `kube.fieldManager` unless the caller names another.
     pub field_manager: String,
     pub force: bool,
     pub dry_run: bool,
-}
-
-impl Default for ApplyOpts {
-    fn default() -> Self {
-        ApplyOpts { field_manager: "wego".into(), force: false, dry_run: false }
-    }
+    /// The Flux version being installed (config `flux.version`), named when the server is too old.
+    pub flux_version: String,
 }
 
 /// What happened to one object.
@@ -120,11 +117,11 @@ pub async fn apply_all(
         let version = state.server_version().await.unwrap_or_else(|_| "?".into());
         warn(&format!(
             "the API server (Kubernetes {version}) cannot server-side apply {} object(s) whose schema uses fields it \
-             does not know (x-kubernetes-validations), so wego created/replaced them instead: {}. Flux {} supports \
-             Kubernetes >= 1.33; upgrade the cluster.",
+             does not know (x-kubernetes-validations), so wego created/replaced them instead: {}. Upgrade the \
+             cluster to a Kubernetes version Flux {} supports.",
             fell_back.len(),
             fell_back.join(", "),
-            crate::build_info::FLUX_VERSION
+            opts.flux_version
         ));
     }
     Ok(results)

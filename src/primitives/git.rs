@@ -29,6 +29,8 @@ struct RepoInner {
     target: Option<Target>,
     auth: AuthOpts,
     default_branch: Mutex<Option<String>>,
+    /// The branch an empty remote starts on (config `git.defaultBranch`).
+    unborn_branch: String,
 }
 
 impl Repo {
@@ -149,12 +151,13 @@ fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
             let _ = std::fs::remove_dir_all(&dir);
         }
     };
-    let mut attempt = remote::clone(&t, &auth, &dir, branch.as_deref(), depth);
+    let unborn = h.config().git.default_branch;
+    let mut attempt = remote::clone(&t, &auth, &dir, branch.as_deref(), &unborn, depth);
     while attempt.is_err() && Instant::now() < deadline {
         debug(h, &format!("{} is not ready yet; trying again", t.url.to_git()));
         clean();
         std::thread::sleep(Duration::from_millis(250));
-        attempt = remote::clone(&t, &auth, &dir, branch.as_deref(), depth);
+        attempt = remote::clone(&t, &auth, &dir, branch.as_deref(), &unborn, depth);
     }
     let cloned = match attempt {
         Ok(c) => c,
@@ -169,7 +172,13 @@ fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
     }
     h.workspaces.lock().expect("workspaces").push(dir.clone());
     Ok(Repo {
-        inner: Arc::new(RepoInner { dir, target: Some(t), auth, default_branch: Mutex::new(cloned.default_branch) }),
+        inner: Arc::new(RepoInner {
+            dir,
+            target: Some(t),
+            auth,
+            default_branch: Mutex::new(cloned.default_branch),
+            unborn_branch: unborn,
+        }),
     })
 }
 
@@ -194,7 +203,13 @@ fn open(h: &Arc<Host>, dir: &str, opts: &Map) -> R<Repo> {
         ws.push(root.clone());
     }
     Ok(Repo {
-        inner: Arc::new(RepoInner { dir: root, target, auth: auth_opts(opts), default_branch: Mutex::new(default) }),
+        inner: Arc::new(RepoInner {
+            dir: root,
+            target,
+            auth: auth_opts(opts),
+            default_branch: Mutex::new(default),
+            unborn_branch: h.config().git.default_branch,
+        }),
     })
 }
 
@@ -319,7 +334,7 @@ pub fn module(host: &Arc<Host>) -> Module {
             let refs = remote::ls_remote(t, &r.inner.auth).map_err(|e| err(P, e))?;
             let b = match refs.default_branch() {
                 Some(b) => b,
-                None => worktree::head(&r.open(P)?).map_err(|e| err(P, e))?.0.unwrap_or_else(|| "main".into()),
+                None => worktree::head(&r.open(P)?).map_err(|e| err(P, e))?.0.unwrap_or_else(|| r.inner.unborn_branch.clone()),
             };
             *r.inner.default_branch.lock().expect("default branch") = Some(b.clone());
             Ok(b)

@@ -95,7 +95,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         },
     );
 
-    let apply_doc = "Server-side apply `objects` (YAML text, a map, or an array of maps) in a safe order: Namespaces and CRDs first, custom resources after their CRD is Established. Kinds are resolved through discovery, so any CRD works.\nOptions: `field_manager` (default \"wego\"), `force` (take over conflicting fields), `dry_run` (server-side validation only).\nReturns one `#{apiVersion, kind, name, namespace, result}` per object, `result` being `created`, `configured` or `unchanged`.\nOn a server too old for a CRD's schema it falls back to create/replace with a warning.\n\nErrors: unknown kind (is the runtime installed?), forbidden, invalid object, unreachable server.\n\nExample: `for r in kube::apply(yaml_text, #{}) { log::ok(`${r.kind}/${r.name} ${r.result}`); }`";
+    let apply_doc = "Server-side apply `objects` (YAML text, a map, or an array of maps) in a safe order: Namespaces and CRDs first, custom resources after their CRD is Established. Kinds are resolved through discovery, so any CRD works.\nOptions: `field_manager` (default: config `kube.fieldManager`), `force` (take over conflicting fields), `dry_run` (server-side validation only).\nReturns one `#{apiVersion, kind, name, namespace, result}` per object, `result` being `created`, `configured` or `unchanged`.\nOn a server too old for a CRD's schema it falls back to create/replace with a warning.\n\nErrors: unknown kind (is the runtime installed?), forbidden, invalid object, unreachable server.\n\nExample: `for r in kube::apply(yaml_text, #{}) { log::ok(`${r.kind}/${r.name} ${r.result}`); }`";
     let h = host.clone();
     m.func(
         "apply",
@@ -195,10 +195,12 @@ pub fn module(host: &Arc<Host>) -> Module {
 
 fn apply(h: &Host, objs: &Dynamic, opts: &Map) -> R<Array> {
     let objects = objects("kube::apply", objs)?;
+    let config = h.config();
     let o = ApplyOpts {
-        field_manager: super::opt_str(opts, "field_manager").unwrap_or_else(|| "wego".into()),
+        field_manager: super::opt_str(opts, "field_manager").unwrap_or(config.kube.field_manager),
         force: super::opt_bool(opts, "force"),
         dry_run: super::opt_bool(opts, "dry_run"),
+        flux_version: config.flux.version,
     };
     let warn = |msg: &str| h.log.emit(super::log::Level::Warn, "⚠", "33", msg);
     let results = h.block_on(apply_all(&h.kube, objects, &o, &warn)).map_err(|e| err("kube::apply", e))?;
