@@ -162,7 +162,7 @@ fn signature() -> String {
         }
     }
     let seed = format!("{:?}{}{:?}", SystemTime::now(), std::process::id(), std::thread::current().id());
-    let sig = crate::primitives::text::short_hash(&seed)[..32].to_string();
+    let sig = crate::text::short_hash(&seed)[..32].to_string();
     let _ = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, &sig));
     sig
 }

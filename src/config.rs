@@ -4,6 +4,12 @@
 //! < repo file (`.wego/config.yaml` in the wego repo) < environment < flags. Every leaf value
 //! remembers where it came from so `wego config view` can say why a value is what it is.
 
+/// The built-in layer's config: the lowest layer of the config (this module), as the
+/// user's `$XDG_CONFIG_HOME/wego/config.yaml` and a repo's `.wego/config.yaml` are of theirs.
+pub const BUILTIN_CONFIG: &str = include_str!("../defaults/config.yaml");
+/// How the built-in config is named in diagnostics.
+pub const BUILTIN_CONFIG_PATH: &str = "defaults/config.yaml";
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -221,8 +227,7 @@ pub fn builtin_layer() -> &'static Value {
     static LAYER: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     LAYER.get_or_init(|| {
         // Compiled in and checked by the unit tests, so a failure here is a build defect.
-        let mut v = parse(crate::engine::layers::BUILTIN_CONFIG)
-            .unwrap_or_else(|e| panic!("built-in {}: {e}", crate::engine::layers::BUILTIN_CONFIG_PATH));
+        let mut v = parse(BUILTIN_CONFIG).unwrap_or_else(|e| panic!("built-in {}: {e}", BUILTIN_CONFIG_PATH));
         set_key(&mut v, "flux.version", Value::String(crate::build_info::FLUX_VERSION.into()));
         v
     })

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Context, Failure, GlobalArgs};
 use crate::engine::diagnostics::Diagnostic;
-use crate::engine::layers::Kind;
+use crate::layers::Kind;
 
 /// `--set key=value`, for inputs an overriding script defines.
 #[derive(Debug, Args, Clone, Serialize, Default)]

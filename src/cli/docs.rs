@@ -134,8 +134,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::engine::layers::Layers;
     use crate::engine::{Globals, Host};
+    use crate::layers::Layers;
 
     /// Every function the engine registers (beyond Rhai's standard library) is in the
     /// reference, with documentation.

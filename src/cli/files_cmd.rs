@@ -4,8 +4,8 @@ use clap::Subcommand;
 
 use super::{Context, Failure, GlobalArgs};
 use crate::engine::diagnostics::Diagnostic;
-use crate::engine::layers::{Entry, Kind};
 use crate::engine::Output;
+use crate::layers::{Entry, Kind};
 
 #[derive(Debug, Subcommand)]
 pub enum FilesAction {
@@ -108,7 +108,7 @@ pub fn run(g: &GlobalArgs, action: FilesAction, which: Which) -> Result<i32, Fai
             if kind == Kind::Template {
                 eprintln!("✔ wrote {}; it now overrides the built-in {}", dest.display(), name);
             } else {
-                let key = crate::engine::trust::Key::dir(&root);
+                let key = crate::trust::Key::dir(&root);
                 eprintln!(
                     "✔ wrote {}; it overrides the built-in {} once you trust this repo's scripts: `{}`",
                     dest.display(),

@@ -17,8 +17,8 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{self, Loader};
 use crate::engine::diagnostics::Diagnostic;
-use crate::engine::layers::{self, Layers};
 use crate::engine::{Globals, Host, Output};
+use crate::layers::{self, Layers};
 
 pub use commands::{nested_command, AddArgs, InstallArgs, StatusArgs, VersionArgs};
 

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{Context, Failure, GlobalArgs};
 use crate::engine::diagnostics::Diagnostic;
-use crate::engine::layers::{Layer, Resolved};
+use crate::layers::{Layer, Resolved};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {

@@ -6,8 +6,8 @@ use clap::Args;
 
 use super::{Context, Failure, GlobalArgs};
 use crate::engine::diagnostics::Diagnostic;
-use crate::engine::trust::{Code, Key, Store};
 use crate::engine::Output;
+use crate::trust::{Code, Key, Store};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -68,7 +68,7 @@ pub fn run(g: &GlobalArgs, a: TrustArgs) -> Result<i32, Failure> {
         }
         Some(t) if Path::new(t).is_dir() => {
             let dir = PathBuf::from(t);
-            let root = crate::engine::layers::find_repo_root(&dir).unwrap_or(dir);
+            let root = crate::layers::find_repo_root(&dir).unwrap_or(dir);
             local(&root)
         }
         Some(t) => {

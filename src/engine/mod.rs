@@ -3,10 +3,11 @@
 
 pub mod api;
 pub mod diagnostics;
-pub mod layers;
-pub mod paths;
 mod resolver;
-pub mod trust;
+
+// The layered files, the path policy and the trust store are mechanisms below the engine;
+// re-exported here so `engine::layers` keeps naming them for callers above.
+pub use crate::{layers, paths, trust};
 
 use std::collections::HashMap;
 use std::path::PathBuf;

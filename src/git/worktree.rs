@@ -7,11 +7,11 @@ use git2::{IndexAddOption, Oid, Repository, Signature, StatusOptions};
 
 use super::auth::{AuthOpts, Target};
 use super::{remote, GitError};
-use crate::engine::paths::{self, Access, PathError};
+use crate::paths::{self, Access, PathError};
 
 /// `rel` inside `root`: relative, no `..` above the root, not inside `.git` (any component,
 /// any case), and not through a symlink that leads outside or to nothing. The one policy of
-/// [`crate::engine::paths`]; the returned path has its symlinks resolved.
+/// [`crate::paths`]; the returned path has its symlinks resolved.
 pub fn resolve(root: &Path, rel: &str, allow_root: bool) -> Result<PathBuf, GitError> {
     let p = Path::new(rel);
     lexical(rel, allow_root)?;
@@ -121,7 +121,7 @@ pub fn remove(root: &Path, rel: &str) -> Result<bool, GitError> {
 /// trailing `/`, `.git` left out; empty when the directory does not exist.
 pub fn list(root: &Path, rel: &str) -> Result<Vec<String>, GitError> {
     let p = resolve(root, rel, true)?;
-    match crate::primitives::fs::list_names(&p, &[".git"]) {
+    match crate::paths::list_names(&p, &[".git"]) {
         Ok(names) => Ok(names),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
         Err(e) => Err(io(rel, e)),

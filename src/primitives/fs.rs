@@ -7,11 +7,12 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Module};
 
 use crate::engine::api::ApiModule;
-use crate::engine::paths::{self, Access, Checked, PathError};
 use crate::engine::{fail, Host};
+pub use crate::paths::list_names;
+use crate::paths::{self, Access, Checked, PathError};
 
 /// Resolve `path` against the workspaces for reading or looking; errors when it would leave
-/// all of them. See [`crate::engine::paths`] for the policy.
+/// all of them. See [`crate::paths`] for the policy.
 pub fn resolve(host: &Host, prim: &str, path: &str) -> Result<PathBuf, Box<rhai::EvalAltResult>> {
     checked(host, prim, path, Access::Read).map(|c| c.real)
 }
@@ -43,25 +44,6 @@ fn check_raw(host: &Host, path: &str, access: Access) -> Result<Checked, PathErr
     let base = base.canonicalize().unwrap_or(base);
     let joined = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
     paths::check(&real_roots, &paths::normalize(&joined), access)
-}
-
-/// Entry names of `dir`, sorted, directories ending with `/`, leaving out `skip`. A symlink
-/// to a directory is listed as a directory; a dangling or looping one as a plain name.
-pub fn list_names(dir: &Path, skip: &[&str]) -> std::io::Result<Vec<String>> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)?
-        .flatten()
-        .filter(|e| !skip.iter().any(|s| e.file_name() == *s))
-        .map(|e| {
-            let n = e.file_name().to_string_lossy().to_string();
-            if e.path().is_dir() {
-                format!("{n}/")
-            } else {
-                n
-            }
-        })
-        .collect();
-    names.sort();
-    Ok(names)
 }
 
 pub fn module(host: &Arc<Host>) -> Module {

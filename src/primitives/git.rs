@@ -108,7 +108,7 @@ fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
     let branch = super::opt_str(opts, "branch");
     let (dir, temp) = match super::opt_str(opts, "dir") {
         Some(d) => {
-            let p = super::fs::checked(h, P, &d, crate::engine::paths::Access::Write)?.real;
+            let p = super::fs::checked(h, P, &d, crate::paths::Access::Write)?.real;
             if p.exists() && std::fs::read_dir(&p).map(|mut r| r.next().is_some()).unwrap_or(true) {
                 return Err(fail(
                     P,

@@ -34,7 +34,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         "Whether a template `name` exists in any layer.\n\nExample: `if template::exists(\"my/extra.yaml.j2\") { ... }`",
         move |name: &str| {
             h.layers
-                .resolve(crate::engine::layers::Kind::Template, name)
+                .resolve(crate::layers::Kind::Template, name)
                 .map(|r| r.is_some())
                 .map_err(|e| fail("template::exists", e, None))
         },

@@ -40,7 +40,7 @@ fn undefined(filter: &str) -> Error {
 
 /// Lowercase DNS-1123 label: other characters become `-`, trimmed, at most 63 characters.
 fn dns_label(v: Value) -> String {
-    crate::primitives::text::dns_label(&v.to_string(), 63)
+    crate::text::dns_label(&v.to_string(), 63)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 
-use crate::engine::layers::{Kind, Layers};
+use crate::layers::{Kind, Layers};
 
 /// A template failure with enough to point at the offending expression.
 #[derive(Debug, Clone)]
@@ -20,7 +20,7 @@ pub struct TemplateError {
 }
 
 impl TemplateError {
-    /// Multi-line text in the convention of [`crate::engine::diagnostics::split_message`]:
+    /// Multi-line text in the convention of `split_message` in the engine's diagnostics:
     /// first line the cause, then the template frame, then `help:`.
     pub fn to_message(&self, prefix: &str) -> String {
         let mut s = format!("{prefix}: {}", self.message);

@@ -11,17 +11,12 @@ use std::sync::{Mutex, RwLock};
 
 use include_dir::{include_dir, Dir};
 
-use crate::engine::paths::Access;
-use crate::engine::trust::{Code, Key, Status, Store, MAX_DEPTH, MAX_FILE_BYTES};
+use crate::paths::Access;
+use crate::trust::{Code, Key, Status, Store, MAX_DEPTH, MAX_FILE_BYTES};
 
 static BUILTIN_SCRIPTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scripts");
 static BUILTIN_TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 static BUILTIN_STDLIB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stdlib");
-/// The built-in layer's config: the lowest layer of the config (see `crate::config`), as the
-/// user's `$XDG_CONFIG_HOME/wego/config.yaml` and a repo's `.wego/config.yaml` are of theirs.
-pub const BUILTIN_CONFIG: &str = include_str!("../../defaults/config.yaml");
-/// How the built-in config is named in diagnostics.
-pub const BUILTIN_CONFIG_PATH: &str = "defaults/config.yaml";
 
 /// The three kinds of overridable files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -300,7 +295,7 @@ impl Layers {
         // Lowest precedence first, so higher layers overwrite.
         for (layer, root, jail) in self.roots().into_iter().rev() {
             let dir = root.join(kind.dir());
-            for (rel, _) in crate::engine::paths::walk_files(&jail, &dir, MAX_DEPTH) {
+            for (rel, _) in crate::paths::walk_files(&jail, &dir, MAX_DEPTH) {
                 if let Some(name) = kind.logical_name(&rel) {
                     let label = if layer == Layer::Repo && kind != Kind::Template && !repo_trusted {
                         format!("{layer} (untrusted)")
@@ -323,11 +318,7 @@ fn read_beneath(jail: &Path, path: &Path) -> std::io::Result<Option<String>> {
         return Ok(None);
     }
     let jail = jail.canonicalize().unwrap_or_else(|_| jail.to_path_buf());
-    let checked = match crate::engine::paths::check(
-        std::slice::from_ref(&jail),
-        &crate::engine::paths::normalize(path),
-        Access::Read,
-    ) {
+    let checked = match crate::paths::check(std::slice::from_ref(&jail), &crate::paths::normalize(path), Access::Read) {
         Ok(c) if c.exists => c,
         Ok(_) => return Ok(None),
         Err(e) => {

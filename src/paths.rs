@@ -214,6 +214,25 @@ fn walk(
     }
 }
 
+/// Entry names of `dir`, sorted, directories ending with `/`, leaving out `skip`. A symlink
+/// to a directory is listed as a directory; a dangling or looping one as a plain name.
+pub fn list_names(dir: &Path, skip: &[&str]) -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| !skip.iter().any(|s| e.file_name() == *s))
+        .map(|e| {
+            let n = e.file_name().to_string_lossy().to_string();
+            if e.path().is_dir() {
+                format!("{n}/")
+            } else {
+                n
+            }
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

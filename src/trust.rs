@@ -66,7 +66,7 @@ impl Code {
         let mut files = BTreeMap::new();
         let mut h = Sha256::new();
         for dir in CODE_DIRS {
-            for (rel, real) in crate::engine::paths::walk_files(jail, &root.join(dir), MAX_DEPTH) {
+            for (rel, real) in crate::paths::walk_files(jail, &root.join(dir), MAX_DEPTH) {
                 let too_big = std::fs::metadata(&real).map(|m| m.len() > MAX_FILE_BYTES).unwrap_or(true);
                 let Ok(bytes) = (if too_big { Ok(Vec::new()) } else { std::fs::read(&real) }) else {
                     continue;
