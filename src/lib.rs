@@ -13,6 +13,7 @@ mod civil;
 pub mod cli;
 pub mod config;
 pub mod deadline;
+pub mod diagnostics;
 pub mod engine;
 pub mod git;
 pub mod k8s;

@@ -3,9 +3,12 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::{Context, Failure, GlobalArgs};
+use std::sync::Arc;
+
+use super::{Command, Context, Failure, GlobalArgs};
 use crate::engine::diagnostics::Diagnostic;
-use crate::layers::Kind;
+use crate::engine::{CommandRunner, Host, Output};
+use crate::layers::{Kind, Layers, Resolved};
 
 /// `--set key=value`, for inputs an overriding script defines.
 #[derive(Debug, Args, Clone, Serialize, Default)]
@@ -200,12 +203,7 @@ fn parse_set(pairs: &[String]) -> Result<rhai::Map, Diagnostic> {
 
 /// The `args` map a command script sees: its flags, `set`, `command` and the global options.
 #[allow(private_bounds)]
-fn args_map<A: Serialize + HasSet>(
-    name: &str,
-    g: &GlobalArgs,
-    a: &A,
-    output: crate::engine::Output,
-) -> Result<rhai::Map, Diagnostic> {
+fn args_map<A: Serialize + HasSet>(name: &str, g: &GlobalArgs, a: &A, output: Output) -> Result<rhai::Map, Diagnostic> {
     let set = parse_set(a.set_args())?;
     let mut args = crate::primitives::to_dynamic(&serde_json::to_value(a).expect("args serialize"))
         .try_cast::<rhai::Map>()
@@ -224,26 +222,44 @@ fn args_map<A: Serialize + HasSet>(
     Ok(args)
 }
 
-/// Run the script `name` with the command's flags as `args`.
-#[allow(private_bounds)]
-pub fn script_command<A: Serialize + HasSet>(
-    name: &str,
-    g: &GlobalArgs,
-    a: &A,
-    overrides: Vec<(String, String, serde_json::Value)>,
-    ping: bool,
-) -> Result<i32, Failure> {
+/// The script a product command runs and the `args` it sees, or `None` for a command that is
+/// not a script (`run`, `repl`, ...). Commands from the command line and from scripts
+/// (`wego::command`) both come through here.
+fn product(command: &Command, g: &GlobalArgs, output: Output) -> Option<Result<(&'static str, rhai::Map), Diagnostic>> {
+    let (name, args) = match command {
+        Command::Install(a) => ("install", args_map("install", g, a, output)),
+        Command::Add(a) => ("add", args_map("add", g, a, output)),
+        Command::Status(a) => ("status", args_map("status", g, a, output)),
+        Command::Version(a) => ("version", args_map("version", g, a, output)),
+        _ => return None,
+    };
+    Some(args.map(|args| (name, args)))
+}
+
+/// The script `name` from the layers.
+fn script(layers: &Layers, name: &str) -> Result<Resolved, Diagnostic> {
+    layers
+        .resolve(Kind::Script, name)
+        .map_err(|e| Diagnostic::new(format!("cannot read script `{name}`: {e}")))?
+        .ok_or_else(|| {
+            Diagnostic::new(format!("no script `{name}`")).with_help("`wego scripts list` shows the scripts")
+        })
+}
+
+/// Run a product command from the command line: its script with its flags as `args`.
+pub fn script_command(command: &Command, g: &GlobalArgs) -> Result<i32, Failure> {
+    let (overrides, ping) = match command {
+        Command::Install(a) => (a.flag_overrides(), true),
+        Command::Add(a) => (a.flag_overrides(), true),
+        _ => (vec![], false),
+    };
     let ctx = Context::load(g, overrides)?;
     let color = ctx.globals.color;
     let fail = |d: Diagnostic| Failure { diagnostic: d, color, host: None };
-    let args = args_map(name, g, a, ctx.globals.output).map_err(fail)?;
-    let script = ctx
-        .layers
-        .resolve(Kind::Script, name)
-        .map_err(|e| fail(Diagnostic::new(format!("cannot read script `{name}`: {e}"))))?
-        .ok_or_else(|| {
-            fail(Diagnostic::new(format!("no script `{name}`")).with_help("`wego scripts list` shows the scripts"))
-        })?;
+    let (name, args) = product(command, g, ctx.globals.output)
+        .unwrap_or_else(|| Err(Diagnostic::new("this command is not a script")))
+        .map_err(fail)?;
+    let script = script(&ctx.layers, name).map_err(fail)?;
     let (_rt, host) = ctx.host()?;
     host.checkpoint.start(&host.rt, name, ping);
     crate::engine::run(&host, &script, args.into()).map_err(|d| Failure {
@@ -255,12 +271,8 @@ pub fn script_command<A: Serialize + HasSet>(
 
 /// Run one of the product commands from a script (`wego::command(["add", "--url", u])`): the
 /// words are parsed exactly as on the command line, and the command's script runs with the
-/// calling script's host (same cluster, config and overrides). The outer error is a usage
-/// error (the words); the inner result is the command's own outcome.
-pub fn nested_command(
-    host: &std::sync::Arc<crate::engine::Host>,
-    argv: &[String],
-) -> Result<Result<i32, Diagnostic>, Diagnostic> {
+/// calling script's host (same cluster, config and overrides).
+fn nested_command(host: &Arc<Host>, argv: &[String]) -> Result<Result<i32, Diagnostic>, Diagnostic> {
     use clap::Parser;
     let cli =
         super::Cli::try_parse_from(std::iter::once("wego".to_string()).chain(argv.iter().cloned())).map_err(|e| {
@@ -268,25 +280,15 @@ pub fn nested_command(
             Diagnostic::new(text.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string())
                 .with_help("the words are those of the command line, e.g. [\"add\", \"--url\", url]")
         })?;
-    let g = cli.global;
-    let out = host.globals.output;
-    let (name, args) = match &cli.command {
-        super::Command::Install(a) => ("install", args_map("install", &g, a, out)?),
-        super::Command::Add(a) => ("add", args_map("add", &g, a, out)?),
-        super::Command::Status(a) => ("status", args_map("status", &g, a, out)?),
-        super::Command::Version(a) => ("version", args_map("version", &g, a, out)?),
-        _ => {
-            return Err(Diagnostic::new(format!(
-                "`{}` cannot run from a script",
-                argv.first().map(String::as_str).unwrap_or("")
-            ))
+    let (name, args) = product(&cli.command, &cli.global, host.globals.output).unwrap_or_else(|| {
+        Err(Diagnostic::new(format!("`{}` cannot run from a script", argv.first().map(String::as_str).unwrap_or("")))
             .with_help("wego::command runs install, add, status and version"))
-        }
-    };
-    let script = host
-        .layers
-        .resolve(Kind::Script, name)
-        .map_err(|e| Diagnostic::new(format!("cannot read script `{name}`: {e}")))?
-        .ok_or_else(|| Diagnostic::new(format!("no script `{name}`")))?;
+    })?;
+    let script = script(&host.layers, name)?;
     Ok(crate::engine::run(host, &script, args.into()))
+}
+
+/// The runner the CLI gives every host it builds, for `wego::command`.
+pub fn runner() -> CommandRunner {
+    Box::new(nested_command)
 }

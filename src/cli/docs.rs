@@ -151,6 +151,7 @@ mod tests {
             loader,
             config,
             ".".into(),
+            crate::cli::commands::runner(),
         );
         let engine = crate::engine::build(&host);
         let meta: serde_json::Value = serde_json::from_str(&engine.gen_fn_metadata_to_json(false).unwrap()).unwrap();

@@ -20,7 +20,7 @@ use crate::engine::diagnostics::Diagnostic;
 use crate::engine::{Globals, Host, Output};
 use crate::layers::{self, Layers};
 
-pub use commands::{nested_command, AddArgs, InstallArgs, StatusArgs, VersionArgs};
+pub use commands::{AddArgs, InstallArgs, StatusArgs, VersionArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -274,7 +274,15 @@ impl Context {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {
             Failure { diagnostic: Diagnostic::new(format!("cannot start the async runtime: {e}")), color, host: None }
         })?;
-        let host = Host::new(rt.handle().clone(), self.globals, self.layers, self.loader, self.config, self.cwd);
+        let host = Host::new(
+            rt.handle().clone(),
+            self.globals,
+            self.layers,
+            self.loader,
+            self.config,
+            self.cwd,
+            commands::runner(),
+        );
         Ok((rt, host))
     }
 }
@@ -282,10 +290,9 @@ impl Context {
 fn dispatch(cli: Cli) -> Result<i32, Failure> {
     let g = cli.global;
     match cli.command {
-        Command::Install(a) => commands::script_command("install", &g, &a, a.flag_overrides(), true),
-        Command::Add(a) => commands::script_command("add", &g, &a, a.flag_overrides(), true),
-        Command::Status(a) => commands::script_command("status", &g, &a, vec![], false),
-        Command::Version(a) => commands::script_command("version", &g, &a, vec![], false),
+        c @ (Command::Install(_) | Command::Add(_) | Command::Status(_) | Command::Version(_)) => {
+            commands::script_command(&c, &g)
+        }
         Command::Run(a) => run::run(&g, a),
         Command::Repl => repl::run(&g),
         Command::Scripts { action } => files_cmd::run(&g, action, files_cmd::Which::Scripts),

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Map, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::Host;
+use super::api::ApiModule;
+use super::host::Host;
 
 pub fn module(host: &Arc<Host>) -> Module {
     let mut m = ApiModule::new("The update check against the Weaveworks checkpoint service.");

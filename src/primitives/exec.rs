@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use rhai::{Array, Map, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::{fail, Host};
+use super::api::ApiModule;
+use super::host::{fail, Host};
 
 pub fn module(host: &Arc<Host>) -> Module {
     let mut m = ApiModule::new("Run external programs (needs `--allow-exec`).");

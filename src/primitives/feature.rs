@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::Host;
+use super::api::ApiModule;
+use super::host::Host;
 
 pub fn module(host: &Arc<Host>) -> Module {
     let mut m = ApiModule::new("Feature flags for experimental functions.");

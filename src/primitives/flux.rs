@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use rhai::{EvalAltResult, Map, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::{fail, Host};
+use super::api::ApiModule;
+use super::host::{fail, Host};
 
 const PRIM: &str = "flux::manifests";
 const HELP: &str = "pass --flux-manifests PATH|URL (or WEGO_FLUX_MANIFESTS), or set flux.manifestsBaseUrl to a mirror";

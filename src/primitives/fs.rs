@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::{fail, Host};
+use super::api::ApiModule;
+use super::host::{fail, Host};
 pub use crate::paths::list_names;
 use crate::paths::{self, Access, Checked, PathError};
 

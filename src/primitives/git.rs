@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::{fail, Host};
+use super::api::ApiModule;
+use super::host::{fail, Host};
 use crate::git::auth::{AuthOpts, Target};
 use crate::git::{remote, url, worktree, GitError};
 

@@ -2,8 +2,8 @@
 
 use rhai::{Dynamic, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::fail;
+use super::api::ApiModule;
+use super::host::fail;
 
 pub fn module() -> Module {
     let mut m = ApiModule::new("Parse and print JSON.");

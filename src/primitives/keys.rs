@@ -14,8 +14,8 @@ use std::time::Duration;
 use rhai::{Dynamic, Engine, EvalAltResult, Map, Module};
 use ssh_key::{Algorithm, LineEnding, PrivateKey};
 
-use crate::engine::api::ApiModule;
-use crate::engine::fail;
+use super::api::ApiModule;
+use super::host::fail;
 use crate::git::auth;
 
 /// Sensitive text. Displays as `<secret>`; its value is only taken when writing data.

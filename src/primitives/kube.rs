@@ -6,8 +6,8 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use rhai::{Array, Dynamic, EvalAltResult, Map, Module};
 use serde_json::Value;
 
-use crate::engine::api::ApiModule;
-use crate::engine::{fail, Host};
+use super::api::ApiModule;
+use super::host::{fail, Host};
 use crate::k8s::apply::{apply_all, ApplyOpts};
 use crate::k8s::KubeError;
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use rhai::Module;
 
-use crate::engine::api::ApiModule;
-use crate::engine::Host;
+use super::api::ApiModule;
+use super::host::Host;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {

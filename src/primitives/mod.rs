@@ -1,11 +1,13 @@
 //! The host API scripts see, one module per domain.
 
+pub mod api;
 pub mod checkpoint;
 pub mod exec;
 pub mod feature;
 pub mod flux;
 pub mod fs;
 pub mod git;
+pub mod host;
 pub mod json;
 pub mod keys;
 pub mod kube;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine};
 
-use crate::engine::Host;
+use host::Host;
 
 /// Register every primitive module into `engine`.
 pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {

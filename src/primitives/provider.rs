@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::{fail, Host};
+use super::api::ApiModule;
+use super::host::{fail, Host};
 use crate::primitives::log::Level;
 use crate::provider::{self as core, CreatePr, CreateRepo, NewKey, Notice, PResult, Policy, PrQuery, Repo, Session};
 use crate::secrets;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::{fail, Host};
+use super::api::ApiModule;
+use super::host::{fail, Host};
 
 fn ctx(v: &Dynamic) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(super::from_dynamic(v)))

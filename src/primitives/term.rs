@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use rhai::{Array, Map, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::Host;
+use super::api::ApiModule;
+use super::host::Host;
 
 const COLORS: &[(&str, &str)] =
     &[("red", "31"), ("green", "32"), ("yellow", "33"), ("blue", "34"), ("cyan", "36"), ("gray", "90"), ("bold", "1")];

@@ -2,7 +2,7 @@
 
 use rhai::Module;
 
-use crate::engine::api::ApiModule;
+use super::api::ApiModule;
 
 pub use crate::text::{dns_label, is_dns_label, short_hash};
 

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use rhai::Module;
 
-use crate::engine::api::ApiModule;
+use super::api::ApiModule;
 
 /// Seconds since the Unix epoch of an RFC 3339 UTC timestamp (`2026-11-25T18:21:27Z`, with
 /// optional fraction or offset); `None` when it is not one.

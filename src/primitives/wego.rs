@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, Map, Module};
 
+use super::api::ApiModule;
+use super::host::Host;
 use crate::build_info;
-use crate::engine::api::ApiModule;
-use crate::engine::Host;
 
 /// The effective config as a script value (camelCase keys, like the file).
 pub fn config_value(host: &Host) -> Dynamic {
@@ -46,7 +46,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         "Make the checked-out wego repo at `dir` the one in effect: its `.wego/templates/` override the built-ins from now on, and so do its `.wego/stdlib/` modules once the user has trusted that code (`wego trust URL`; untrusted code is skipped with one notice; scripts already running keep going); its `.wego/config.yaml` takes the repo file's place in the config, for the keys a repo may set. Returns the new effective config.\n\nErrors: `dir` outside the workspace; an invalid `.wego/config.yaml` (named, with the key).\n\nExample: `let repo = git::clone(url); config = wego::use_repo(repo.path());`",
         move |dir: &str| -> Result<Dynamic, Box<rhai::EvalAltResult>> {
             let path = super::fs::resolve(&h, "wego::use_repo", dir)?;
-            let cfg = h.use_repo(&path).map_err(|e| crate::engine::fail("wego::use_repo", format!("invalid config: {e}"), Some(&e.help())))?;
+            let cfg = h.use_repo(&path).map_err(|e| crate::primitives::host::fail("wego::use_repo", format!("invalid config: {e}"), Some(&e.help())))?;
             Ok(super::to_dynamic(&serde_json::to_value(cfg).expect("config serializes")))
         },
     );
@@ -57,8 +57,8 @@ pub fn module(host: &Arc<Host>) -> Module {
         "Run `install`, `add`, `status` or `version` as if from the command line (the words after `wego`), with this script's cluster, config and overrides; returns its exit code. Its errors are printed on stderr as the command would print them, so a script can go on with the next item.\n\nErrors: words the command line would reject.\n\nExample: `let code = wego::command([\"add\", \"--url\", url, \"--path\", \"./deploy\", \"--auto-merge\"]);`",
         move |words: rhai::Array| -> Result<i64, Box<rhai::EvalAltResult>> {
             let argv: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-            match crate::cli::nested_command(&h, &argv) {
-                Err(usage) => Err(crate::engine::fail("wego::command", usage.message, usage.help.as_deref())),
+            match h.command(&argv) {
+                Err(usage) => Err(crate::primitives::host::fail("wego::command", usage.message, usage.help.as_deref())),
                 Ok(Ok(code)) => Ok(code as i64),
                 Ok(Err(d)) => {
                     eprint!("{}", h.render(&d));
@@ -82,10 +82,10 @@ pub fn module(host: &Arc<Host>) -> Module {
         move |v: Dynamic| {
             let data = super::from_dynamic(&v);
             let text = match h.globals.output {
-                crate::engine::Output::Json => serde_json::to_string_pretty(&data).map(|s| s + "\n").map_err(|e| e.to_string()),
+                crate::primitives::host::Output::Json => serde_json::to_string_pretty(&data).map(|s| s + "\n").map_err(|e| e.to_string()),
                 _ => super::yaml::to_string(&data),
             };
-            text.map(|t| print!("{t}")).map_err(|e| crate::engine::fail("wego::print_data", e, None))
+            text.map(|t| print!("{t}")).map_err(|e| crate::primitives::host::fail("wego::print_data", e, None))
         },
     );
     m.build()
@@ -97,6 +97,6 @@ pub fn register_globals(engine: &mut Engine) {
         .with_params_info(["code: i64", "()"])
         .with_comments(["/// Stop the script and exit wego with `code`.\n///\n/// Example: `if failed { exit(1); }`"])
         .register_into_engine(engine, |code: i64| -> Result<(), Box<rhai::EvalAltResult>> {
-            Err(crate::engine::exit(code))
+            Err(crate::primitives::host::exit(code))
         });
 }

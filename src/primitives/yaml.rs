@@ -2,8 +2,8 @@
 
 use rhai::{Array, Dynamic, Module};
 
-use crate::engine::api::ApiModule;
-use crate::engine::fail;
+use super::api::ApiModule;
+use super::host::fail;
 
 /// Limits against hostile YAML (alias bombs, deep nesting stay guarded), sized for
 /// Kubernetes work: a stream of thousands of objects is normal.
