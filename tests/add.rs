@@ -5,168 +5,20 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::cluster::{cluster, Cluster};
-use common::servers::{self, control, fakes, git, push_files, Fakes, Remote};
-use common::{crds, flux_mirror, Env, Wego};
+use common::servers::{self, control, fakes, git, push_files, Remote};
+use common::world::{ensure_crds, Repo, World};
+use common::{crds, flux_mirror, Env};
 use serde_json::{json, Value};
 
 const SOCKSHOP: &str = "tests/fixtures/apps/sockshop";
 
-/// Everything one add test needs: its own namespace, user home, fake org and repos.
-struct World<'a> {
-    c: &'a Cluster,
-    f: Fakes,
-    env: Env,
-    ns: String,
-    org: String,
-    _lock: common::cluster::ClusterLock,
-}
-
-/// The runtime's CRDs are installed once per test process (cluster-wide).
-fn ensure_crds(c: &Cluster) {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _l = c.lock();
-        let env = Env::new();
-        let mirror = flux_mirror(false);
-        let out = env
-            .wego()
-            .args(["install", "--apply", "-n", "wego-add-crds"])
-            .env("WEGO_FLUX_MANIFESTS_BASE_URL", &mirror.url)
-            .env("KUBECONFIG", c.kubeconfig.display().to_string())
-            .run();
-        assert_eq!(out.code, 0, "{}", out.stderr);
-    });
-}
-
-impl<'a> World<'a> {
-    fn new(c: &'a Cluster, prefix: &str) -> Option<Self> {
-        let f = fakes()?;
-        servers::git_servers()?;
-        ensure_crds(c);
-        let lock = c.shared_lock();
-        let ns = servers::name(prefix);
-        c.kubectl(["create", "namespace", &ns]).ok();
-        let env = Env::new();
-        let org = servers::name("org");
-        for base in [&f.github, &f.gitlab] {
-            let kind = if *base == f.github { "Organization" } else { "group" };
-            // GitLab groups are private unless made public; the tests' groups hold public projects too.
-            control(base, "/_fake/users", json!({"login": org, "type": kind, "visibility": "public"}));
-        }
-        let http = servers::setting("WEGO_TEST_GIT_HTTP").unwrap();
-        let cfg = format!(
-            "apiVersion: wego.weave.works/v1alpha1\nkind: Config\nproviders:\n- host: {h}/github\n  type: github\n  apiUrl: {gh}\n  allowHttp: true\n- host: {h}/gitlab\n  type: gitlab\n  apiUrl: {gl}\n  allowHttp: true\n",
-            h = http.trim_start_matches("http://"),
-            gh = f.github,
-            gl = f.gitlab
-        );
-        common::write_files(&env.config_dir(), &[("wego/config.yaml", &cfg)]);
-        Some(World { c, f, env, ns, org, _lock: lock })
-    }
-
-    fn wego(&self) -> Wego {
-        self.wego_in(&self.ns)
-    }
-
-    /// wego with the runtime namespace `ns` (another "cluster" in the two-cluster test).
-    fn wego_in(&self, ns: &str) -> Wego {
-        self.env
-            .wego()
-            .env("KUBECONFIG", self.c.kubeconfig.display().to_string())
-            .env("GITHUB_TOKEN", &self.f.token)
-            .env("GITLAB_TOKEN", &self.f.token)
-            .args(["-n", ns])
-    }
-
-    /// A repo in the fake `flavor` (github|gitlab) under this test's org, with `files` on `branch`.
-    fn repo(&self, flavor: &str, name: &str, private: bool, branch: &str, files: &[(&str, &str)]) -> Repo {
-        let base = if flavor == "github" { &self.f.github } else { &self.f.gitlab };
-        let r = control(
-            base,
-            "/_fake/repos",
-            json!({"owner": self.org, "name": name, "private": private, "default_branch": branch}),
-        );
-        assert!(r.status < 300, "{}", r.body);
-        let path = self.f.srv.join(flavor).join(&self.org).join(format!("{name}.git"));
-        let remote = Remote { name: format!("{flavor}/{}/{name}", self.org), path };
-        if !files.is_empty() {
-            push_files(&remote, branch, files, "app manifests");
-        }
-        let http = servers::setting("WEGO_TEST_GIT_HTTP").unwrap();
-        Repo { url: format!("{http}/{}.git", remote.name), remote }
-    }
-
-    /// The fake's record of one of this test's repos (with its `pulls` and `keys`).
-    fn fake_repo(&self, flavor: &str, name: &str) -> Value {
-        let base = if flavor == "github" { &self.f.github } else { &self.f.gitlab };
-        let state = servers::http("GET", &format!("{base}/_fake/state"), &[], None).json();
-        state["repos"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["owner"] == self.org && r["name"] == name)
-            .cloned()
-            .unwrap_or(Value::Null)
-    }
-
-    /// The provider API's answer for one of this test's repos (what wego reads too).
-    fn api_repo(&self, flavor: &str, name: &str) -> Value {
-        let (url, auth) = if flavor == "github" {
-            (
-                format!("{}/repos/{}/{name}", self.f.github, self.org),
-                ("Authorization", format!("Bearer {}", self.f.token)),
-            )
-        } else {
-            (
-                format!("{}/api/v4/projects/{}%2F{name}", self.f.gitlab, self.org),
-                ("PRIVATE-TOKEN", self.f.token.clone()),
-            )
-        };
-        let r = servers::http("GET", &url, &[(auth.0, &auth.1)], None);
-        assert_eq!(r.status, 200, "{url}: {}", r.body);
-        r.json()
-    }
-
-    /// The provider's ssh URL of a repo, as Flux must read it.
-    fn flux_ssh_url(&self, flavor: &str, name: &str) -> String {
-        let r = self.api_repo(flavor, name);
-        flux_ssh(r[if flavor == "github" { "ssh_url" } else { "ssh_url_to_repo" }].as_str().unwrap())
-    }
-
-    fn pulls(&self, flavor: &str, name: &str) -> Vec<Value> {
-        self.fake_repo(flavor, name)["pulls"].as_array().cloned().unwrap_or_default()
-    }
-
-    fn keys(&self, flavor: &str, name: &str) -> Vec<Value> {
-        self.fake_repo(flavor, name)["keys"].as_array().cloned().unwrap_or_default()
-    }
-}
-
-impl Drop for World<'_> {
-    fn drop(&mut self) {
-        self.c.kubectl(["delete", "namespace", &self.ns, "--wait=false"]);
-    }
-}
-
-struct Repo {
-    url: String,
-    remote: Remote,
-}
-
-impl Repo {
-    fn refs(&self) -> String {
-        git(&self.remote.path, &["for-each-ref", "--format=%(refname) %(objectname)"])
-    }
-    /// Files of `branch` in a fresh clone.
-    fn checkout(&self, branch: &str) -> (tempfile::TempDir, PathBuf) {
-        let d = tempfile::tempdir().unwrap();
-        let dir = d.path().join("c");
-        git(d.path(), &["clone", "-q", "-b", branch, self.remote.path.to_str().unwrap(), "c"]);
-        (d, dir)
-    }
+/// The provider's ssh URL of a repo, as Flux must read it.
+fn flux_ssh_url(w: &World, flavor: &str, name: &str) -> String {
+    let r = w.api_repo(flavor, name);
+    flux_ssh(r[if flavor == "github" { "ssh_url" } else { "ssh_url_to_repo" }].as_str().unwrap())
 }
 
 /// The fixture directory's files as (path inside the repo, content).
@@ -384,7 +236,7 @@ fn github_pull_request_flow_with_a_public_app_and_a_private_wego_repo() {
     .unwrap();
     assert_eq!(git_repo["spec"]["ref"]["branch"], "main");
     assert_eq!(git_repo["spec"]["secretRef"]["name"], secret_name);
-    let ssh_url = w.flux_ssh_url("github", "fleet");
+    let ssh_url = flux_ssh_url(&w, "github", "fleet");
     assert_eq!(git_repo["spec"]["url"], ssh_url);
     let kh = secret_text(secret, "known_hosts");
     let host = ssh_url.split('@').nth(1).unwrap().split(['/', ':']).next().unwrap().to_string();
@@ -490,7 +342,7 @@ fn gitlab_direct_commit_flow_with_a_private_app_repo_over_ssh() {
     let runtime = std::fs::read_to_string(main.join(".wego/targets/test/shop/shop-gitops-runtime.yaml")).unwrap();
     let objs: Vec<Value> = serde_saphyr::from_multiple(&runtime).unwrap();
     let source = objs.iter().find(|o| o["kind"] == "GitRepository").unwrap();
-    assert_eq!(source["spec"]["url"], w.flux_ssh_url("gitlab", "shop"), "{source}");
+    assert_eq!(source["spec"]["url"], flux_ssh_url(&w, "gitlab", "shop"), "{source}");
     let secrets = deploy_key_secrets(&w, "shop");
     assert_eq!(secrets.len(), 1);
     assert_eq!(source["spec"]["secretRef"]["name"], secrets[0]["metadata"]["name"]);

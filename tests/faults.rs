@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::cluster::{cluster, Cluster};
-use common::servers::{self, control, fakes, git, push_files, Fakes, Remote};
-use common::{flux_mirror, Env, Wego};
+use common::servers::{control, git};
+use common::world::{Repo, World};
+use common::Env;
 use serde_json::json;
 
 /// The deadline every faulty run gets; each must end well before it on its own.
@@ -113,123 +114,56 @@ fn upstream(kubeconfig: &Path) -> String {
     server.trim_start_matches("https://").to_string()
 }
 
-/// One add test's world: namespace, user home and config, fake org, public app and wego repos.
-struct World<'a> {
-    c: &'a Cluster,
-    f: Fakes,
-    env: Env,
-    ns: String,
-    org: String,
+/// One fault test's world: the shared provider-flow world plus a public app repo and a public
+/// wego repo (`fleet`) in the GitHub fake.
+struct Faulty<'a> {
+    w: World<'a>,
     app: String,
-    fleet: Remote,
-    fleet_url: String,
-    _lock: common::cluster::ClusterLock,
+    fleet: Repo,
 }
 
-fn ensure_crds(c: &Cluster) {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _l = c.lock();
-        let mirror = flux_mirror(false);
-        let out = Env::new()
-            .wego()
-            .args(["install", "--apply", "-n", "wego-faults-crds"])
-            .env("WEGO_FLUX_MANIFESTS_BASE_URL", &mirror.url)
-            .env("KUBECONFIG", c.kubeconfig.display().to_string())
-            .run();
-        assert_eq!(out.code, 0, "{}", out.stderr);
-    });
-}
-
-impl<'a> World<'a> {
+impl<'a> Faulty<'a> {
     fn new(c: &'a Cluster, prefix: &str) -> Option<Self> {
-        let f = fakes()?;
-        servers::git_servers()?;
-        ensure_crds(c);
-        let lock = c.shared_lock();
-        let ns = servers::name(prefix);
-        c.kubectl(["create", "namespace", &ns]).ok();
-        let env = Env::new();
-        let org = servers::name("org");
-        control(&f.github, "/_fake/users", json!({"login": org, "type": "Organization"}));
-        let http = servers::setting("WEGO_TEST_GIT_HTTP").unwrap();
-        let cfg = format!(
-            "apiVersion: wego.weave.works/v1alpha1\nkind: Config\nproviders:\n- host: {h}/github\n  type: github\n  apiUrl: {gh}\n  allowHttp: true\n",
-            h = http.trim_start_matches("http://"),
-            gh = f.github,
-        );
-        common::write_files(&env.config_dir(), &[("wego/config.yaml", &cfg)]);
-        let repo = |name: &str, files: &[(&str, &str)]| {
-            let r = control(
-                &f.github,
-                "/_fake/repos",
-                json!({"owner": org, "name": name, "private": false, "default_branch": "main"}),
-            );
-            assert!(r.status < 300, "{}", r.body);
-            let remote = Remote {
-                name: format!("github/{org}/{name}"),
-                path: f.srv.join("github").join(&org).join(format!("{name}.git")),
-            };
-            push_files(&remote, "main", files, "seed");
-            (format!("{http}/{}.git", remote.name), remote)
-        };
+        let w = World::new(c, prefix)?;
         let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: podinfo\ndata:\n  a: b\n";
-        let (app, _) = repo("podinfo", &[("deploy/configmap.yaml", manifest)]);
-        let (fleet_url, fleet) = repo("fleet", &[("README.md", "fleet\n")]);
-        Some(World { c, f, env, ns, org, app, fleet, fleet_url, _lock: lock })
-    }
-
-    fn wego(&self, kubeconfig: &Path) -> Wego {
-        self.env
-            .wego()
-            .env("KUBECONFIG", kubeconfig.display().to_string())
-            .env("GITHUB_TOKEN", &self.f.token)
-            .args(["-n", &self.ns])
+        let app = w.repo("github", "podinfo", false, "main", &[("deploy/configmap.yaml", manifest)]).url;
+        let fleet = w.repo("github", "fleet", false, "main", &[("README.md", "fleet\n")]);
+        Some(Faulty { w, app, fleet })
     }
 
     fn add(&self, kubeconfig: &Path) -> (common::Out, Duration) {
         let start = Instant::now();
         let out = self
-            .wego(kubeconfig)
-            .args(["add", "--url", &self.app, "--path", "deploy", "--app-config-url", &self.fleet_url])
+            .w
+            .wego_via(kubeconfig, &self.w.ns)
+            .args(["add", "--url", &self.app, "--path", "deploy", "--app-config-url", &self.fleet.url])
             .args(["--timeout", &format!("{}s", DEADLINE.as_secs())])
             .run();
         (out, start.elapsed())
     }
 
     fn pulls(&self) -> usize {
-        let state = servers::http("GET", &format!("{}/_fake/state", self.f.github), &[], None).json();
-        state["repos"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["owner"] == self.org && r["name"] == "fleet")
-            .and_then(|r| r["pulls"].as_array().map(Vec::len))
-            .unwrap_or(0)
+        self.w.pulls("github", "fleet").len()
     }
 
     /// A clean rerun succeeds with one pull request and one commit on the work branch, and the
     /// cluster holds what add applies; a second rerun changes nothing.
     fn converges(&self) {
-        let (out, _) = self.add(&self.c.kubeconfig);
+        let c = self.w.c;
+        let bare = &self.fleet.remote.path;
+        let (out, _) = self.add(&c.kubeconfig);
         assert_eq!(out.code, 0, "rerun\n{}", out.stderr);
         assert_eq!(self.pulls(), 1);
-        let branch = git(&self.fleet.path, &["for-each-ref", "--format=%(refname)", "refs/heads/wego/"]);
+        let branch = git(bare, &["for-each-ref", "--format=%(refname)", "refs/heads/wego/"]);
         assert_eq!(branch.lines().count(), 1, "{branch}");
-        let commits = git(&self.fleet.path, &["rev-list", "--count", &format!("main..{}", branch.trim())]);
+        let commits = git(bare, &["rev-list", "--count", &format!("main..{}", branch.trim())]);
         assert_eq!(commits, "1", "one commit on the work branch");
-        let applied = self.c.kubectl(["get", "gitrepositories", "-n", &self.ns, "-o", "name"]).ok().stdout;
+        let applied = c.kubectl(["get", "gitrepositories", "-n", &self.w.ns, "-o", "name"]).ok().stdout;
         assert!(!applied.trim().is_empty(), "add applied its source");
-        let sha = git(&self.fleet.path, &["rev-parse", branch.trim()]);
-        let (again, _) = self.add(&self.c.kubeconfig);
+        let sha = git(bare, &["rev-parse", branch.trim()]);
+        let (again, _) = self.add(&c.kubeconfig);
         assert_eq!(again.code, 0, "{}", again.stderr);
-        assert_eq!((self.pulls(), git(&self.fleet.path, &["rev-parse", branch.trim()])), (1, sha), "idempotent");
-    }
-}
-
-impl Drop for World<'_> {
-    fn drop(&mut self) {
-        self.c.kubectl(["delete", "namespace", &self.ns, "--wait=false"]);
+        assert_eq!((self.pulls(), git(bare, &["rev-parse", branch.trim()])), (1, sha), "idempotent");
     }
 }
 
@@ -249,7 +183,7 @@ fn clear_error(out: &common::Out, took: Duration, says: &[&str]) {
 #[test]
 fn the_api_server_stops_answering_mid_add() {
     let Some(c) = cluster() else { return };
-    let Some(w) = World::new(&c, "fault-kube") else { return };
+    let Some(w) = Faulty::new(&c, "fault-kube") else { return };
     let proxy = Proxy::start(upstream(&c.kubeconfig), Some(Duration::from_millis(300)));
     let dir = tempfile::tempdir().unwrap();
     let kc = proxy.kubeconfig(&c.kubeconfig, dir.path());
@@ -263,10 +197,10 @@ fn the_api_server_stops_answering_mid_add() {
 #[test]
 fn the_provider_fails_then_rate_limits_for_a_day() {
     let Some(c) = cluster() else { return };
-    let Some(w) = World::new(&c, "fault-prov") else { return };
-    let pulls = format!("/repos/{}/fleet/pulls$", w.org);
+    let Some(w) = Faulty::new(&c, "fault-prov") else { return };
+    let pulls = format!("/repos/{}/fleet/pulls$", w.w.org);
     control(
-        &w.f.github,
+        &w.w.f.github,
         "/_fake/faults",
         json!([
             {"method": "POST", "path_regex": pulls, "status": 502, "times": 1, "body": {"message": "Bad Gateway"}},
@@ -284,15 +218,15 @@ fn the_provider_fails_then_rate_limits_for_a_day() {
 #[test]
 fn the_git_server_rejects_the_push() {
     let Some(c) = cluster() else { return };
-    let Some(w) = World::new(&c, "fault-push") else { return };
-    let hook = w.fleet.path.join("hooks/pre-receive");
+    let Some(w) = Faulty::new(&c, "fault-push") else { return };
+    let hook = w.fleet.remote.path.join("hooks/pre-receive");
     std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
     std::fs::write(&hook, "#!/bin/sh\necho 'policy: pushes are frozen' >&2\nexit 1\n").unwrap();
     std::process::Command::new("chmod").arg("+x").arg(&hook).status().unwrap();
     let (out, took) = w.add(&c.kubeconfig);
     clear_error(&out, took, &["refused the push"]);
     assert_eq!(w.pulls(), 0);
-    let branches = git(&w.fleet.path, &["for-each-ref", "--format=%(refname)", "refs/heads/wego/"]);
+    let branches = git(&w.fleet.remote.path, &["for-each-ref", "--format=%(refname)", "refs/heads/wego/"]);
     assert!(branches.is_empty(), "nothing pushed: {branches}");
     std::fs::remove_file(&hook).unwrap();
     w.converges();
