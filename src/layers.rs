@@ -198,7 +198,7 @@ impl Layers {
         let file = kind.file_name(name);
         for (layer, root, jail) in self.roots() {
             let path = root.join(kind.dir()).join(&file);
-            if layer == Layer::Repo && kind != Kind::Template {
+            let text = if layer == Layer::Repo && kind != Kind::Template {
                 let repo = self.repo.read().expect("layers lock");
                 let Some(r) = repo.as_ref() else { continue };
                 let Some(text) = r.code.files.get(&format!("{}/{}", kind.dir(), file)) else { continue };
@@ -206,25 +206,16 @@ impl Layers {
                     self.report_skipped(kind, name, &path, r);
                     continue;
                 }
-                self.announce(kind, name, layer, &path);
-                return Ok(Some(Resolved {
-                    name: name.to_string(),
-                    layer,
-                    display: path.display().to_string(),
-                    path: Some(path),
-                    text: text.clone(),
-                }));
-            }
-            if let Some(text) = read_beneath(&jail, &path)? {
-                self.announce(kind, name, layer, &path);
-                return Ok(Some(Resolved {
-                    name: name.to_string(),
-                    layer,
-                    display: path.display().to_string(),
-                    path: Some(path),
-                    text,
-                }));
-            }
+                text.clone()
+            } else {
+                match read_beneath(&jail, &path)? {
+                    Some(text) => text,
+                    None => continue,
+                }
+            };
+            self.announce(kind, name, layer, &path);
+            let display = path.display().to_string();
+            return Ok(Some(Resolved { name: name.to_string(), layer, display, path: Some(path), text }));
         }
         Ok(self.builtin(kind, name))
     }
