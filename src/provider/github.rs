@@ -202,24 +202,9 @@ impl GitHub {
         Ok(prs)
     }
 
-    /// The newest open pull request from `head`, if any.
-    async fn open_pr(&self, cx: &Call<'_>, r: Repo<'_>, head: &str) -> PResult<Option<Pr>> {
-        Ok(self.prs(cx, r, &PrQuery { head: Some(head), base: None, state: "open" }).await?.into_iter().next())
-    }
-
-    async fn create_pr(&self, cx: &Call<'_>, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
+    /// Open a pull request into `base`; `None` when GitHub says one from `head` exists.
+    async fn create_pr(&self, cx: &Call<'_>, req: &CreatePr<'_>, base: &str) -> PResult<Option<Pr>> {
         let (o, n, ex) = (req.owner, req.name, &cx.ex);
-        let repo = Repo { owner: o, name: n };
-        if let Some(p) = self.open_pr(cx, repo, req.head).await? {
-            return Ok((p, false));
-        }
-        let base = match req.base {
-            Some(b) => b.to_string(),
-            None => match self.repo(cx, repo).await? {
-                Some(r) => r.default_branch,
-                None => return Err(ProviderError::new(format!("cannot {}: no repository {o}/{n}", ex.action), None)),
-            },
-        };
         let body = json!({ "title": req.title, "body": req.body, "head": req.head, "base": base });
         let path = format!("/repos/{}/{}/pulls", enc(o), enc(n));
         // Right after a push GitHub may not know the head's commits yet: "No commits between"
@@ -232,13 +217,11 @@ impl GitHub {
         })
         .await?;
         if r.ok() {
-            return Ok((pr(&r.json()), true));
+            return Ok(Some(pr(&r.json())));
         }
         let msg = r.message();
         if r.status == 422 && msg.contains("already exists") {
-            if let Some(p) = self.open_pr(cx, repo, req.head).await? {
-                return Ok((p, false));
-            }
+            return Ok(None);
         }
         if r.status == 422 && msg.contains("No commits between") {
             return Err(ProviderError::new(
@@ -349,8 +332,8 @@ impl Forge for GitHub {
     fn prs<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>, q: &'a PrQuery<'a>) -> Fut<'a, Vec<Pr>> {
         Box::pin(GitHub::prs(self, cx, r, q))
     }
-    fn create_pr<'a>(&'a self, cx: &'a Call<'a>, req: &'a CreatePr<'a>) -> Fut<'a, (Pr, bool)> {
-        Box::pin(GitHub::create_pr(self, cx, req))
+    fn create_pr<'a>(&'a self, cx: &'a Call<'a>, req: &'a CreatePr<'a>, base: &'a str) -> Fut<'a, Option<Pr>> {
+        Box::pin(GitHub::create_pr(self, cx, req, base))
     }
     fn keys<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>) -> Fut<'a, Vec<Key>> {
         Box::pin(GitHub::keys(self, cx, r))

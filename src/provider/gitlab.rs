@@ -233,35 +233,14 @@ impl GitLab {
         Ok(mrs)
     }
 
-    /// The newest open merge request from `head`, if any.
-    async fn open_mr(&self, cx: &Call<'_>, r: Repo<'_>, head: &str) -> PResult<Option<Pr>> {
-        Ok(self.prs(cx, r, &PrQuery { head: Some(head), base: None, state: "open" }).await?.into_iter().next())
-    }
-
-    async fn create_pr(&self, cx: &Call<'_>, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
-        let (o, n, ex) = (req.owner, req.name, &cx.ex);
-        let repo = Repo { owner: o, name: n };
+    /// Open a merge request into `base`; `None` when GitLab says one from `head` exists.
+    async fn create_pr(&self, cx: &Call<'_>, req: &CreatePr<'_>, base: &str) -> PResult<Option<Pr>> {
+        let (o, n) = (req.owner, req.name);
         let head = req.head.split_once(':').map(|(_, b)| b).unwrap_or(req.head);
-        if let Some(p) = self.open_mr(cx, repo, head).await? {
-            return Ok((p, false));
-        }
-        let base = match req.base {
-            Some(b) => b.to_string(),
-            None => match self.repo(cx, repo).await? {
-                Some(r) if !r.default_branch.is_empty() => r.default_branch,
-                Some(_) => {
-                    return Err(ProviderError::new(
-                        format!("cannot {}: the project has no default branch yet", ex.action),
-                        Some("push a first commit, or pass `base`".into()),
-                    ))
-                }
-                None => return Err(ProviderError::new(format!("cannot {}: no project {o}/{n}", ex.action), None)),
-            },
-        };
         let ep = CreateMergeRequest::builder()
             .project(format!("{o}/{n}"))
             .source_branch(head)
-            .target_branch(base.as_str())
+            .target_branch(base)
             .title(req.title)
             .description(req.body)
             .build()
@@ -275,14 +254,12 @@ impl GitLab {
         })
         .await?;
         if r.ok() {
-            return Ok((mr(&r.json()), true));
+            return Ok(Some(mr(&r.json())));
         }
         if r.status == 409 && r.message().contains("already exists") {
-            if let Some(p) = self.open_mr(cx, repo, head).await? {
-                return Ok((p, false));
-            }
+            return Ok(None);
         }
-        Err(ex.error(&r))
+        Err(cx.ex.error(&r))
     }
 
     async fn keys(&self, cx: &Call<'_>, r: Repo<'_>) -> PResult<Vec<Key>> {
@@ -338,8 +315,8 @@ impl Forge for GitLab {
     fn prs<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>, q: &'a PrQuery<'a>) -> Fut<'a, Vec<Pr>> {
         Box::pin(GitLab::prs(self, cx, r, q))
     }
-    fn create_pr<'a>(&'a self, cx: &'a Call<'a>, req: &'a CreatePr<'a>) -> Fut<'a, (Pr, bool)> {
-        Box::pin(GitLab::create_pr(self, cx, req))
+    fn create_pr<'a>(&'a self, cx: &'a Call<'a>, req: &'a CreatePr<'a>, base: &'a str) -> Fut<'a, Option<Pr>> {
+        Box::pin(GitLab::create_pr(self, cx, req, base))
     }
     fn keys<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>) -> Fut<'a, Vec<Key>> {
         Box::pin(GitLab::keys(self, cx, r))

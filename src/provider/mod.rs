@@ -67,7 +67,9 @@ pub trait Forge {
     ) -> Fut<'a, (RepoInfo, bool)>;
     /// Pull/merge requests matching `q`, newest first, every page.
     fn prs<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>, q: &'a PrQuery<'a>) -> Fut<'a, Vec<Pr>>;
-    fn create_pr<'a>(&'a self, cx: &'a Call<'a>, req: &'a CreatePr<'a>) -> Fut<'a, (Pr, bool)>;
+    /// Open a pull/merge request into `base`; `None` when the provider says one from the same
+    /// head is already open.
+    fn create_pr<'a>(&'a self, cx: &'a Call<'a>, req: &'a CreatePr<'a>, base: &'a str) -> Fut<'a, Option<Pr>>;
     fn keys<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>) -> Fut<'a, Vec<Key>>;
     fn add_key<'a>(&'a self, cx: &'a Call<'a>, r: Repo<'a>, k: &'a NewKey<'a>) -> Fut<'a, (Key, bool)>;
     /// `false` when there was no such key.

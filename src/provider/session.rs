@@ -133,10 +133,43 @@ impl<'a> Session<'a> {
         self.forge().prs(&self.call(&action), r, q).await
     }
 
-    /// An open one from the same head is returned instead (`false`).
+    /// An open one from the same head is returned instead (`false`). Without a `base`, it
+    /// goes into the repository's default branch.
     pub async fn create_pr(&self, req: &CreatePr<'_>) -> PResult<(Pr, bool)> {
         let action = format!("open a pull request in {}/{}", req.owner, req.name);
-        self.forge().create_pr(&self.call(&action), req).await
+        let (cx, f) = (self.call(&action), self.forge());
+        let repo = Repo { owner: req.owner, name: req.name };
+        let open = PrQuery { head: Some(req.head), base: None, state: "open" };
+        if let Some(p) = f.prs(&cx, repo, &open).await?.into_iter().next() {
+            return Ok((p, false));
+        }
+        let base = match req.base {
+            Some(b) => b.to_string(),
+            None => match f.repo(&cx, repo).await? {
+                Some(r) if !r.default_branch.is_empty() => r.default_branch,
+                Some(_) => {
+                    return Err(ProviderError::new(
+                        format!("cannot {action}: the repository has no default branch yet"),
+                        Some("push a first commit, or pass `base`".into()),
+                    ))
+                }
+                None => {
+                    let missing = format!("cannot {action}: no repository {}/{}", req.owner, req.name);
+                    return Err(ProviderError::new(missing, None));
+                }
+            },
+        };
+        if let Some(p) = f.create_pr(&cx, req, &base).await? {
+            return Ok((p, true));
+        }
+        // Opened meanwhile by another run: the provider refused a second one.
+        match f.prs(&cx, repo, &open).await?.into_iter().next() {
+            Some(p) => Ok((p, false)),
+            None => Err(ProviderError::new(
+                format!("cannot {action}: {} says one from `{}` exists but lists none open", self.p.name(), req.head),
+                Some("run the command again in a minute".into()),
+            )),
+        }
     }
 
     pub async fn ssh_host_keys(&self) -> PResult<Option<Vec<String>>> {
