@@ -192,9 +192,10 @@ fn tab_lists_candidates_and_call_errors_point_at_doc() {
     t.key("Tab");
     t.key("Tab");
     let s = t.wait_for("kube::get_opt");
-    let listing = s.lines().find(|l| l.contains("kube::get_opt") && !l.starts_with("wego>")).unwrap();
-    assert!(listing.split_whitespace().any(|w| w == "kube::get"), "both candidates listed:\n{s}");
-    assert!(s.lines().last().map(str::trim_end) == Some("wego> kube::get") || s.contains("wego> kube::get\n"), "{s}");
+    let lines: Vec<&str> = s.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    let at = lines.iter().position(|l| l.contains("kube::get_opt")).unwrap();
+    assert_eq!(lines[at].split_whitespace().collect::<Vec<_>>(), ["kube::get", "kube::get_opt"], "{s}");
+    assert_eq!((lines[at - 1], lines.get(at + 1).copied()), ("wego> kube::get", Some("wego> kube::get")), "{s}");
     t.key("C-u");
     t.key("C-l");
 
