@@ -487,6 +487,20 @@ fn completion_offers_contexts_namespaces_and_file_names() {
     assert_eq!(templates, ["wego/app-crd.yaml.j2", "wego/app.yaml.j2"]);
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "completion stays fast");
 
+    // In a wego repo's work tree, `status` offers its apps.
+    let repo = git_work_tree();
+    write_files(
+        repo.path(),
+        &[(".wego/apps/podinfo/app.yaml", "kind: App\n"), (".wego/apps/redis/app.yaml", "kind: App\n")],
+    );
+    std::fs::create_dir_all(repo.path().join(".wego/apps/not-an-app")).unwrap();
+    let values = |cwd: &Path| -> Vec<String> {
+        let all = bash_complete(&env, cwd, &kubeconfig, &["wego", "status", ""]);
+        all.into_iter().filter(|c| !c.starts_with('-')).collect()
+    };
+    assert_eq!(values(repo.path()), ["podinfo", "redis"]);
+    assert!(values(dir.path()).is_empty(), "no repo, no names");
+
     // A user's own script is offered too.
     write_files(&env.config_dir(), &[("wego/scripts/stamp.rhai", "print(1);\n")]);
     assert_eq!(bash_complete(&env, dir.path(), &kubeconfig, &["wego", "scripts", "show", "st"]), ["stamp", "status"]);

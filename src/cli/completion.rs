@@ -1,8 +1,9 @@
 //! Shell completion through clap_complete's dynamic engine: `wego completion SHELL` prints a
 //! small registration script that asks wego itself (`COMPLETE=SHELL wego -- WORDS`) for the
 //! candidates, so values that live outside the command line — kubeconfig contexts and
-//! namespaces, script and template names — complete too. Candidates come from local files
-//! only (the kubeconfig, the layers): never an API call, so a Tab never waits on a cluster.
+//! namespaces, script and template names, the apps of the wego repo you are in — complete
+//! too. Candidates come from local files only (the kubeconfig, the layers, the work tree):
+//! never an API call, so a Tab never waits on a cluster.
 
 use std::io::Write;
 
@@ -22,6 +23,7 @@ pub fn command() -> clap::Command {
         .mut_arg("namespace", |a| a.add(ArgValueCandidates::new(namespaces)))
         .mut_subcommand("scripts", |c| with_names(c, scripts))
         .mut_subcommand("templates", |c| with_names(c, templates))
+        .mut_subcommand("status", |c| c.mut_arg("app", |a| a.add(ArgValueCandidates::new(apps))))
 }
 
 fn with_names(cmd: clap::Command, names: fn() -> Vec<CompletionCandidate>) -> clap::Command {
@@ -94,4 +96,26 @@ fn templates() -> Vec<CompletionCandidate> {
         .into_iter()
         .map(|e| CompletionCandidate::new(e.name).help(Some(e.layer.into())))
         .collect()
+}
+
+/// The apps of the wego repo whose work tree this is: the directories of `layout.apps` holding
+/// an `app.yaml`, as `add` writes them.
+fn apps() -> Vec<CompletionCandidate> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let Some(root) = layers::find_repo_root(&cwd) else { return vec![] };
+    let loader = crate::config::Loader {
+        user_file: dirs::config_dir().map(|d| d.join("wego/config.yaml")),
+        repo_file: Some(root.join(".wego/config.yaml")),
+        ..Default::default()
+    };
+    let apps_dir =
+        loader.load().map(|e| e.config.layout.apps).unwrap_or_else(|_| crate::config::Layout::default().apps);
+    let Ok(entries) = std::fs::read_dir(root.join(apps_dir)) else { return vec![] };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().join("app.yaml").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names.into_iter().map(CompletionCandidate::new).collect()
 }
