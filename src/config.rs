@@ -370,23 +370,77 @@ pub struct Loader {
     pub flags: Vec<(String, String, Value)>,
 }
 
+/// A config file searched, as `wego config view` and `wego config path` report it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileLayer {
+    /// `user` or `repo`.
+    pub layer: &'static str,
+    pub path: String,
+    #[serde(flatten)]
+    pub state: FileState,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "state", content = "error")]
+pub enum FileState {
+    /// Not there: nothing to merge.
+    Missing,
+    Loaded,
+    /// Left out of the merge; the error says why.
+    Invalid(String),
+}
+
 impl Loader {
     pub fn load(&self) -> Result<Effective, ConfigError> {
+        self.merge_layers(&mut |e| Err(e)).map(|(e, _)| e)
+    }
+
+    /// Like [`Loader::load`], but an invalid file or environment variable is left out of the
+    /// merge and reported instead of failing everything: `wego config view` must work to show
+    /// what is wrong. Returns the effective config, the files searched and the errors.
+    pub fn load_reporting(&self) -> Result<(Effective, Vec<FileLayer>, Vec<ConfigError>), ConfigError> {
+        let mut errors = Vec::new();
+        let (effective, files) = self.merge_layers(&mut |e| {
+            errors.push(e);
+            Ok(())
+        })?;
+        Ok((effective, files, errors))
+    }
+
+    /// Merge every layer; an error in a file or variable goes to `on_error`, which either stops
+    /// the load (returns it) or lets the load go on without that layer.
+    fn merge_layers(
+        &self,
+        on_error: &mut dyn FnMut(ConfigError) -> Result<(), ConfigError>,
+    ) -> Result<(Effective, Vec<FileLayer>), ConfigError> {
         let mut merged = builtin_layer().clone();
         let mut origins = BTreeMap::new();
         leaves(&merged, "", &mut |k, _| {
             origins.insert(k.to_string(), Origin::Builtin);
         });
+        let mut files = Vec::new();
 
-        for (file, origin) in [
-            (&self.user_file, Origin::User as fn(String) -> Origin),
-            (&self.repo_file, Origin::Repo as fn(String) -> Origin),
+        for (file, layer, origin) in [
+            (&self.user_file, "user", Origin::User as fn(String) -> Origin),
+            (&self.repo_file, "repo", Origin::Repo as fn(String) -> Origin),
         ] {
             let Some(path) = file else { continue };
+            let mut report = FileLayer { layer, path: path.display().to_string(), state: FileState::Missing };
             if !path.is_file() {
+                files.push(report);
                 continue;
             }
-            let mut layer = read_file(path)?;
+            let mut layer = match read_file(path) {
+                Ok(l) => l,
+                Err(e) => {
+                    report.state = FileState::Invalid(e.to_string());
+                    files.push(report);
+                    on_error(e)?;
+                    continue;
+                }
+            };
+            report.state = FileState::Loaded;
+            files.push(report);
             let o = origin(path.display().to_string());
             if matches!(o, Origin::Repo(_)) {
                 strip_user_only(&mut layer, path);
@@ -400,9 +454,13 @@ impl Loader {
             let Some((_, raw)) = self.env.iter().find(|(n, _)| n == name) else {
                 continue;
             };
-            let value = env_value(name, key, raw)?;
-            set_key(&mut merged, key, value);
-            origins.insert((*key).to_string(), Origin::Env((*name).to_string()));
+            match env_value(name, key, raw) {
+                Ok(value) => {
+                    set_key(&mut merged, key, value);
+                    origins.insert((*key).to_string(), Origin::Env((*name).to_string()));
+                }
+                Err(e) => on_error(e)?,
+            }
         }
         // CHECKPOINT_DISABLE is the convention shared by Weaveworks and HashiCorp tools.
         if self.env.iter().any(|(n, v)| n == "CHECKPOINT_DISABLE" && !v.is_empty() && v != "0") {
@@ -416,7 +474,7 @@ impl Loader {
 
         let config: Config = serde_json::from_value(merged)
             .map_err(|e| ConfigError::Override { origin: "environment or flags".into(), message: e.to_string() })?;
-        Ok(Effective { config, origins })
+        Ok((Effective { config, origins }, files))
     }
 }
 
@@ -424,7 +482,9 @@ impl Loader {
 pub fn read_file(path: &Path) -> Result<Value, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-    parse(&text).map_err(|message| ConfigError::Invalid { path: path.display().to_string(), message })
+    let shown = path.display().to_string();
+    // The parser's excerpt names its input `<input>`; the user knows it by its path.
+    parse(&text).map_err(|message| ConfigError::Invalid { message: message.replace("<input>", &shown), path: shown })
 }
 
 /// Validate config text against the schema; returns the keys it sets.
@@ -433,19 +493,21 @@ pub fn parse(text: &str) -> Result<Value, String> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Default::default()));
     }
-    let typed: Config =
-        serde_saphyr::from_str_with_options(text, opts.clone()).map_err(|e| one_line(&e.to_string()))?;
+    let typed: Config = serde_saphyr::from_str_with_options(text, opts.clone()).map_err(|e| excerpt(&e.to_string()))?;
     if typed.api_version != API_VERSION || typed.kind != KIND {
         return Err(format!(
             "apiVersion/kind must be `{API_VERSION}`/`{KIND}`, found `{}`/`{}`",
             typed.api_version, typed.kind
         ));
     }
-    serde_saphyr::from_str_with_options::<Value>(text, opts).map_err(|e| one_line(&e.to_string()))
+    serde_saphyr::from_str_with_options::<Value>(text, opts).map_err(|e| excerpt(&e.to_string()))
 }
 
-fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+/// The parser's message with its source excerpt kept line by line (the excerpt's layout is
+/// what points at the column), only blank lines and trailing spaces dropped.
+fn excerpt(s: &str) -> String {
+    let s = s.strip_prefix("error: ").unwrap_or(s);
+    s.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
 }
 
 /// Interpret an environment value for `key`, using the default's type.
@@ -469,7 +531,8 @@ fn env_value(name: &str, key: &str, raw: &str) -> Result<Value, ConfigError> {
     })
 }
 
-fn leaves(v: &Value, prefix: &str, f: &mut dyn FnMut(&str, &Value)) {
+/// Call `f` with each leaf of `v` as (dotted key, value); an empty map is a leaf.
+pub fn leaves(v: &Value, prefix: &str, f: &mut dyn FnMut(&str, &Value)) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, v) in m {

@@ -168,6 +168,13 @@ impl Layers {
         self.repo.read().expect("layers lock").as_ref().map(|r| r.dir.clone())
     }
 
+    /// The highest layer a new override can be written to, and its root: `--scripts-dir`, else
+    /// the wego repo's `.wego/`, else the user's config dir. A file written there wins over
+    /// every layer below it (a repo's code once the repo is trusted).
+    pub fn override_root(&self) -> Option<(Layer, PathBuf)> {
+        self.roots().into_iter().next().map(|(layer, root, _)| (layer, root))
+    }
+
     /// Whether the repo layer's code may run (no repo layer: nothing to trust).
     pub fn repo_trust(&self) -> Option<(Key, Status)> {
         self.repo.read().expect("layers lock").as_ref().map(|r| (r.key.clone(), r.status))

@@ -179,3 +179,39 @@ fn reads_a_script_from_stdin_when_not_a_terminal() {
     let out = env.wego().arg("repl").stdin("let x = ;").run().expect_code(1);
     assert!(out.stderr.contains("--> <stdin>:1:9"), "{}", out.stderr);
 }
+
+#[test]
+fn tab_lists_candidates_and_call_errors_point_at_doc() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = Term::start(&env, dir.path()) else { return };
+
+    // Tab twice on an ambiguous word lists every candidate below the line, as bash does, and
+    // leaves the line as typed.
+    t.type_text("kube::get");
+    t.key("Tab");
+    t.key("Tab");
+    let s = t.wait_for("kube::get_opt");
+    let lines: Vec<&str> = s.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    let at = lines.iter().position(|l| l.contains("kube::get_opt")).unwrap();
+    assert_eq!(lines[at].split_whitespace().collect::<Vec<_>>(), ["kube::get", "kube::get_opt"], "{s}");
+    assert_eq!((lines[at - 1], lines.get(at + 1).copied()), ("wego> kube::get", Some("wego> kube::get")), "{s}");
+    t.key("C-u");
+    t.key("C-l");
+
+    // A call that matches no form of the function: the help is `:doc`, not the docs command.
+    t.line("kube::apply(1, 2, 3)");
+    let s = t.wait_for("help:");
+    assert!(s.contains("`:doc kube::apply` shows the forms it takes"), "{s}");
+    assert!(!s.contains("wego docs api"), "{s}");
+    t.line("kube::nosuch(1)");
+    t.wait_for("`:functions kube` lists the functions of `kube::`");
+    t.key("C-l");
+
+    // An overloaded function is documented once, with each of its forms.
+    t.line(":doc kube::apply");
+    let s = t.wait_for("kube::apply(objects: Dynamic, options: Map) -> Array");
+    assert!(s.contains("kube::apply(objects: Dynamic) -> Array"), "{s}");
+    assert_eq!(s.matches("Server-side apply `objects`").count(), 1, "the text once:\n{s}");
+    t.line(":quit");
+}

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use std::sync::Arc;
 
-use super::{Command, Context, Failure, GlobalArgs};
+use super::{Command, Context, Failure, GlobalArgs, ScriptArgs};
 use crate::engine::diagnostics::Diagnostic;
 use crate::engine::{CommandRunner, Host, Output};
 use crate::layers::{Kind, Layers, Resolved};
@@ -42,6 +42,10 @@ pub struct InstallArgs {
     /// Let the controllers watch every namespace (false: only the runtime namespace)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub watch_all_namespaces: Option<bool>,
+    /// The controllers' log level: debug, info or error (config `flux.logLevel`; wego's own
+    /// is --wego-log-level)
+    #[arg(long, value_name = "LEVEL", value_parser = ["debug", "info", "error"])]
+    pub log_level: Option<String>,
     /// Apply the objects to the cluster (server-side apply) instead of printing them
     #[arg(long)]
     pub apply: bool,
@@ -51,6 +55,9 @@ pub struct InstallArgs {
     #[command(flatten)]
     #[serde(skip)]
     pub set: SetArgs,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub script: ScriptArgs,
 }
 
 impl InstallArgs {
@@ -79,6 +86,9 @@ impl InstallArgs {
         }
         if let Some(x) = self.watch_all_namespaces {
             push("--watch-all-namespaces", "flux.watchAllNamespaces", Value::Bool(x));
+        }
+        if let Some(x) = &self.log_level {
+            push("--log-level", "flux.logLevel", Value::String(x.clone()));
         }
         v
     }
@@ -147,6 +157,9 @@ pub struct AddArgs {
     #[command(flatten)]
     #[serde(skip)]
     pub set: SetArgs,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub script: ScriptArgs,
 }
 
 impl AddArgs {
@@ -170,6 +183,9 @@ pub struct StatusArgs {
     #[command(flatten)]
     #[serde(skip)]
     pub set: SetArgs,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub script: ScriptArgs,
 }
 
 #[derive(Debug, Args, Clone, Serialize)]
@@ -177,6 +193,9 @@ pub struct VersionArgs {
     #[command(flatten)]
     #[serde(skip)]
     pub set: SetArgs,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub script: ScriptArgs,
 }
 
 trait HasSet {

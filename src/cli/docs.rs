@@ -12,11 +12,16 @@ use crate::engine::diagnostics::Diagnostic;
 #[derive(Debug, Subcommand)]
 pub enum DocsAction {
     /// Print the Rhai API reference as Markdown
+    #[command(after_help = "Examples:\n  wego docs api > docs/api.md")]
     Api,
     /// Write Rhai definition files (.d.rhai) for editor support into DIR [experimental: rhai-definitions]
-    #[command(hide = true)]
+    #[command(
+        hide = true,
+        after_help = "Examples:\n  WEGO_FEATURES=rhai-definitions wego docs definitions .rhai-defs"
+    )]
     Definitions { dir: std::path::PathBuf },
     /// Print the man page (roff), generated from the command-line definitions
+    #[command(after_help = "Examples:\n  wego docs man | man -l -")]
     Man,
 }
 

@@ -5,15 +5,25 @@ use clap::Subcommand;
 use super::{Context, Failure, GlobalArgs};
 use crate::engine::diagnostics::Diagnostic;
 use crate::engine::Output;
-use crate::layers::{Entry, Kind};
+use std::path::Path;
+
+use crate::layers::{Entry, Kind, Layer};
 
 #[derive(Debug, Subcommand)]
 pub enum FilesAction {
     /// List every name with the layer it comes from
+    #[command(after_help = "Examples:\n  wego scripts list\n  wego templates list -o json")]
     List,
     /// Print the text in effect
+    #[command(
+        after_help = "Examples:\n  wego scripts show status\n  wego scripts show wego/apps\n  wego templates show wego/app.yaml.j2"
+    )]
     Show { name: String },
-    /// Copy the built-in version into .wego/ of the current repo for editing
+    /// Copy the built-in version where an override takes effect, and print its path: the
+    /// --scripts-dir, else .wego/ of the current git work tree, else $XDG_CONFIG_HOME/wego/
+    #[command(
+        after_help = "Examples:\n  $EDITOR \"$(wego scripts eject status)\"\n  wego templates eject wego/app.yaml.j2 --force"
+    )]
     Eject {
         name: String,
         /// Overwrite an existing file
@@ -90,9 +100,13 @@ pub fn run(g: &GlobalArgs, action: FilesAction, which: Which) -> Result<i32, Fai
         FilesAction::Eject { name, force } => {
             let (kind, n) = kind_of(which, &name);
             let builtin = ctx.layers.builtin(kind, &n).ok_or_else(|| fail(not_found(&name, which)))?;
-            let root = ctx.repo_root.clone().unwrap_or_else(|| ctx.cwd.clone());
-            let rel = builtin.display.clone(); // e.g. scripts/add.rhai
-            let dest = root.join(".wego").join(&rel);
+            let (layer, root) = ctx.layers.override_root().ok_or_else(|| {
+                fail(Diagnostic::new("there is nowhere an override would take effect").with_help(
+                    "run it inside the wego repo's work tree, pass --scripts-dir DIR, or set XDG_CONFIG_HOME or HOME",
+                ))
+            })?;
+            // `display` is the file's place in any layer root, e.g. scripts/add.rhai.
+            let dest = root.join(&builtin.display);
             if dest.exists() && !force {
                 return Err(fail(
                     Diagnostic::new(format!("{} already exists", dest.display()))
@@ -105,27 +119,51 @@ pub fn run(g: &GlobalArgs, action: FilesAction, which: Which) -> Result<i32, Fai
             }
             std::fs::write(&dest, &builtin.text)
                 .map_err(|e| fail(Diagnostic::new(format!("cannot write {}: {e}", dest.display()))))?;
-            if kind == Kind::Template {
-                eprintln!("✔ wrote {}; it now overrides the built-in {}", dest.display(), name);
-            } else {
-                let key = crate::trust::Key::dir(&root);
-                eprintln!(
-                    "✔ wrote {}; it overrides the built-in {} once you trust this repo's scripts: `{}`",
-                    dest.display(),
-                    name,
-                    key.command()
-                );
+            println!("{}", dest.display());
+            let listed = list_name(&name, which);
+            let winner = ctx.layers.list(kind).into_iter().find(|e| e.name == n);
+            match winner {
+                Some(w) if Path::new(&w.path) != dest => {
+                    eprintln!("⚠ wrote it to the {layer} layer, but {} ({}) takes precedence over it", w.path, w.layer)
+                }
+                _ if layer == Layer::Repo && kind != Kind::Template => {
+                    let key = crate::trust::Key::dir(ctx.repo_root.as_deref().unwrap_or(&ctx.cwd));
+                    eprintln!(
+                        "✔ it overrides the built-in {listed} once you trust this repo's scripts: `{}`",
+                        key.command()
+                    )
+                }
+                _ => eprintln!(
+                    "✔ it overrides the built-in {listed} ({layer} layer); `wego {} list` shows it",
+                    which.verb()
+                ),
             }
             Ok(0)
         }
     }
 }
 
+impl Which {
+    /// The command word: `scripts` or `templates`.
+    fn verb(self) -> &'static str {
+        match self {
+            Which::Scripts => "scripts",
+            Which::Templates => "templates",
+        }
+    }
+}
+
+/// How a file is named to the user: `script status`, `stdlib module wego/apps`, `template x`.
+fn list_name(name: &str, which: Which) -> String {
+    match kind_of(which, name).0 {
+        Kind::Script => format!("script {name}"),
+        Kind::Stdlib => format!("stdlib module {name}"),
+        Kind::Template => format!("template {name}"),
+    }
+}
+
 fn not_found(name: &str, which: Which) -> Diagnostic {
-    let cmd = match which {
-        Which::Scripts => "scripts",
-        Which::Templates => "templates",
-    };
+    let cmd = which.verb();
     Diagnostic::new(format!("no {} named `{name}`", cmd.trim_end_matches('s')))
         .with_help(format!("`wego {cmd} list` shows the names"))
 }

@@ -2,9 +2,12 @@
 //! `--help` and completions are complete) and carried out by scripts.
 
 mod commands;
+mod completion;
 mod config_cmd;
 mod docs;
+mod examples;
 mod files_cmd;
+mod pipes;
 mod repl;
 mod run;
 mod trust_cmd;
@@ -21,13 +24,15 @@ use crate::engine::{Globals, Host, Output};
 use crate::layers::{self, Layers};
 
 pub use commands::{AddArgs, InstallArgs, StatusArgs, VersionArgs};
+pub use run::RunArgs;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "wego",
     version,
     about = "A simple, opinionated on-ramp to GitOps on Kubernetes, built on Flux",
-    long_about = "wego installs the GitOps runtime (Flux), delivers applications through a wego repo, and reports their status.\nEvery command is a Rhai script rendering templates; override any of them in .wego/ of the wego repo (scripts there run once you `wego trust` the repo)."
+    long_about = "wego installs the GitOps runtime (Flux), delivers applications through a wego repo, and reports their status.\nEvery command is a Rhai script rendering templates; override any of them in .wego/ of the wego repo (scripts there run once you `wego trust` the repo).",
+    after_help = examples::WEGO
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -43,7 +48,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
     /// The namespace of the GitOps runtime
     #[arg(short = 'n', long, global = true)]
@@ -54,78 +59,144 @@ pub struct GlobalArgs {
     /// More detail on stderr (-vv for trace)
     #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Log level: error, warn, info, debug, trace
-    #[arg(long, global = true, value_parser = ["error", "warn", "info", "debug", "trace"])]
-    pub log_level: Option<String>,
+    /// The level of wego's own messages on stderr: error, warn, info, debug, trace (also
+    /// WEGO_LOG_LEVEL). Not the controllers' log level: that is `install --log-level`
+    #[arg(long, global = true, value_name = "LEVEL", value_parser = ["error", "warn", "info", "debug", "trace"])]
+    pub wego_log_level: Option<String>,
     /// Disable colour (also NO_COLOR)
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// A directory overriding scripts/, templates/ and stdlib/ (like .wego/)
-    #[arg(long, global = true, env = "WEGO_SCRIPTS_DIR", value_name = "DIR")]
-    pub scripts_dir: Option<PathBuf>,
     /// No network access for the update check or telemetry
     #[arg(long, global = true)]
     pub offline: bool,
-    /// Allow scripts to run external programs
-    #[arg(long, global = true)]
-    pub allow_exec: bool,
     /// Give up when the command has not finished in this time (e.g. 90s, 5m, 1h; 0: never)
     #[arg(long, global = true, value_name = "DURATION", default_value = crate::deadline::DEFAULT, value_parser = crate::deadline::parse)]
     pub timeout: std::time::Duration,
+    /// From the running command's `--scripts-dir` (only commands that run scripts offer it).
+    #[arg(skip)]
+    pub scripts_dir: Option<PathBuf>,
+    /// From the running command's `--allow-exec` (only commands that run scripts offer it).
+    #[arg(skip)]
+    pub allow_exec: bool,
+}
+
+/// Where overriding scripts, templates and stdlib modules are looked for first.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LayerArgs {
+    /// A directory overriding scripts/, templates/ and stdlib/ (like .wego/)
+    #[arg(long, global = true, env = "WEGO_SCRIPTS_DIR", value_name = "DIR")]
+    pub scripts_dir: Option<PathBuf>,
+}
+
+/// The options of commands that run scripts.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Script options")]
+pub struct ScriptArgs {
+    #[command(flatten)]
+    pub layers: LayerArgs,
+    /// Allow scripts to run external programs
+    #[arg(long)]
+    pub allow_exec: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplArgs {
+    #[command(flatten)]
+    pub script: ScriptArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the GitOps runtime (Flux) and wego's CRD and config, for `| kubectl apply -f -`
+    #[command(after_help = examples::INSTALL)]
     Install(InstallArgs),
     /// Deliver an application to the cluster through the wego repo (a pull request by default)
+    #[command(after_help = examples::ADD)]
     Add(AddArgs),
     /// Show the health of the GitOps runtime and the delivery state of applications
+    #[command(after_help = examples::STATUS)]
     Status(StatusArgs),
     /// Show the versions of wego and of the Flux it installs
+    #[command(after_help = examples::VERSION)]
     Version(VersionArgs),
     /// Run a Rhai script with the whole wego API
+    #[command(after_help = examples::RUN)]
     Run(run::RunArgs),
     /// Explore the scripting API interactively (reads a script from stdin when not a terminal)
-    Repl,
+    #[command(after_help = examples::REPL)]
+    Repl(ReplArgs),
     /// List, show or eject the scripts and stdlib modules behind the commands
+    #[command(after_help = examples::SCRIPTS)]
     Scripts {
+        #[command(flatten)]
+        layers: LayerArgs,
         #[command(subcommand)]
         action: files_cmd::FilesAction,
     },
     /// List, show or eject the templates the commands render
+    #[command(after_help = examples::TEMPLATES)]
     Templates {
+        #[command(flatten)]
+        layers: LayerArgs,
         #[command(subcommand)]
         action: files_cmd::FilesAction,
     },
     /// Allow a repo's .wego/scripts and .wego/stdlib to run (pinned to their hash)
     Trust(trust_cmd::TrustArgs),
     /// Inspect the effective configuration
+    #[command(after_help = examples::CONFIG)]
     Config {
         #[command(subcommand)]
         action: config_cmd::ConfigAction,
     },
     /// Generate documentation
+    #[command(after_help = examples::DOCS)]
     Docs {
         #[command(subcommand)]
         action: docs::DocsAction,
     },
-    /// Print shell completions
+    /// Print the shell code that completes wego's commands, flags, kubeconfig contexts and
+    /// namespaces, and script and template names
+    #[command(after_help = examples::COMPLETION)]
     Completion {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
 }
 
+impl Command {
+    /// The `--scripts-dir` and `--allow-exec` of a command that offers them.
+    fn script_options(&self) -> Option<(Option<PathBuf>, bool)> {
+        let script = match self {
+            Command::Install(a) => &a.script,
+            Command::Add(a) => &a.script,
+            Command::Status(a) => &a.script,
+            Command::Version(a) => &a.script,
+            Command::Run(a) => &a.script,
+            Command::Repl(a) => &a.script,
+            Command::Scripts { layers, .. } | Command::Templates { layers, .. } => {
+                return Some((layers.scripts_dir.clone(), false))
+            }
+            _ => return None,
+        };
+        Some((script.layers.scripts_dir.clone(), script.allow_exec))
+    }
+}
+
 /// Parse the process arguments, run, and return the exit code.
 pub fn main() -> i32 {
+    pipes::exit_quietly_when_closed();
+    completion::answer_if_asked();
     // Bare `wego` is a request for orientation, not a mistake.
     if std::env::args_os().len() == 1 {
         let _ = Cli::command().print_help();
         return 0;
     }
     let enabled = early_features();
-    let mut command = Cli::command();
+    let mut command = completion::command();
+    if no_color_requested() {
+        command = command.color(clap::ColorChoice::Never);
+    }
     for (path, feature) in EXPERIMENTAL {
         if enabled.iter().any(|f| f == feature) {
             command = unhide(command, path);
@@ -135,7 +206,7 @@ pub fn main() -> i32 {
         let name = m.subcommand_name().unwrap_or_default().to_string();
         <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|c| (c, name))
     });
-    let (cli, name) = match parsed {
+    let (mut cli, name) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -149,8 +220,12 @@ pub fn main() -> i32 {
         );
         return 2;
     }
+    if let Some((scripts_dir, allow_exec)) = cli.command.script_options() {
+        cli.global.scripts_dir = scripts_dir;
+        cli.global.allow_exec = allow_exec;
+    }
     // The REPL waits on a person, not a server.
-    if !matches!(cli.command, Command::Repl) {
+    if !matches!(cli.command, Command::Repl(_)) {
         crate::deadline::arm(&name, cli.global.timeout);
     }
     match dispatch(cli) {
@@ -214,9 +289,17 @@ impl crate::engine::diagnostics::SourceLookup for NoSources {
     }
 }
 
+fn no_color_env() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// `--no-color` or NO_COLOR, seen before parsing so that clap's own errors honour it too.
+fn no_color_requested() -> bool {
+    no_color_env() || std::env::args_os().skip(1).take_while(|a| a != "--").any(|a| a == "--no-color")
+}
+
 fn color_enabled(g: &GlobalArgs) -> bool {
-    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    !g.no_color && !no_color_env && std::io::stderr().is_terminal()
+    !g.no_color && !no_color_env() && std::io::stderr().is_terminal()
 }
 
 /// The pieces every command needs, built from flags, environment and files.
@@ -229,17 +312,26 @@ pub struct Context {
     pub repo_root: Option<PathBuf>,
 }
 
-impl Context {
-    pub fn load(g: &GlobalArgs, flag_overrides: Vec<(String, String, serde_json::Value)>) -> Result<Self, Failure> {
-        let color = color_enabled(g);
-        let fail = |d: Diagnostic| Failure { diagnostic: d, color, host: None };
-        let cwd = std::env::current_dir()
-            .map_err(|e| fail(Diagnostic::new(format!("cannot read the current directory: {e}"))))?;
+/// Where the config and the layers are searched, from the flags and the current directory.
+pub struct Searched {
+    pub cwd: PathBuf,
+    pub repo_root: Option<PathBuf>,
+    pub user_dir: Option<PathBuf>,
+    pub loader: Loader,
+}
+
+impl Searched {
+    pub fn new(g: &GlobalArgs, flag_overrides: Vec<(String, String, serde_json::Value)>) -> Result<Self, Failure> {
+        let cwd = std::env::current_dir().map_err(|e| Failure {
+            diagnostic: Diagnostic::new(format!("cannot read the current directory: {e}")),
+            color: color_enabled(g),
+            host: None,
+        })?;
         let repo_root = layers::find_repo_root(&cwd);
         let user_dir = dirs::config_dir().map(|d| d.join("wego"));
         let mut flags = flag_overrides;
-        if let Some(l) = &g.log_level {
-            flags.push(("--log-level".into(), "logLevel".into(), serde_json::Value::String(l.clone())));
+        if let Some(l) = &g.wego_log_level {
+            flags.push(("--wego-log-level".into(), "logLevel".into(), serde_json::Value::String(l.clone())));
         }
         if let Some(ns) = &g.namespace {
             flags.push(("--namespace".into(), "flux.namespace".into(), serde_json::Value::String(ns.clone())));
@@ -250,21 +342,27 @@ impl Context {
             env: std::env::vars().collect(),
             flags,
         };
-        let config = loader.load().map_err(|e| {
-            let help = e.help();
-            fail(Diagnostic::new(format!("invalid config: {e}")).with_help(help))
-        })?;
+        Ok(Searched { cwd, repo_root, user_dir, loader })
+    }
+}
+
+/// A config error as one line in the user's words, the parser's excerpt (if any) kept below
+/// it line by line.
+pub fn config_diagnostic(e: &config::ConfigError) -> Diagnostic {
+    let text = e.to_string();
+    let mut lines = text.lines();
+    let mut d = Diagnostic::new(format!("invalid config: {}", lines.next().unwrap_or_default()));
+    d.detail = lines.map(|l| format!("   {l}")).collect();
+    d.with_help(e.help())
+}
+
+impl Context {
+    pub fn load(g: &GlobalArgs, flag_overrides: Vec<(String, String, serde_json::Value)>) -> Result<Self, Failure> {
+        let color = color_enabled(g);
+        let Searched { cwd, repo_root, user_dir, loader } = Searched::new(g, flag_overrides)?;
+        let config = loader.load().map_err(|e| Failure { diagnostic: config_diagnostic(&e), color, host: None })?;
         let layers = Arc::new(Layers::new(g.scripts_dir.clone(), repo_root.clone(), user_dir));
-        let globals = Globals {
-            kubeconfig: g.kubeconfig.clone(),
-            context: g.context.clone(),
-            namespace: g.namespace.clone(),
-            output: g.output.unwrap_or_default(),
-            verbose: g.verbose,
-            color,
-            offline: g.offline,
-            allow_exec: g.allow_exec,
-        };
+        let globals = globals(g, color);
         Ok(Context { layers, loader, config, globals, cwd, repo_root })
     }
 
@@ -287,6 +385,19 @@ impl Context {
     }
 }
 
+fn globals(g: &GlobalArgs, color: bool) -> Globals {
+    Globals {
+        kubeconfig: g.kubeconfig.clone(),
+        context: g.context.clone(),
+        namespace: g.namespace.clone(),
+        output: g.output.unwrap_or_default(),
+        verbose: g.verbose,
+        color,
+        offline: g.offline,
+        allow_exec: g.allow_exec,
+    }
+}
+
 fn dispatch(cli: Cli) -> Result<i32, Failure> {
     let g = cli.global;
     match cli.command {
@@ -294,15 +405,64 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             commands::script_command(&c, &g)
         }
         Command::Run(a) => run::run(&g, a),
-        Command::Repl => repl::run(&g),
-        Command::Scripts { action } => files_cmd::run(&g, action, files_cmd::Which::Scripts),
-        Command::Templates { action } => files_cmd::run(&g, action, files_cmd::Which::Templates),
+        Command::Repl(_) => repl::run(&g),
+        Command::Scripts { action, .. } => files_cmd::run(&g, action, files_cmd::Which::Scripts),
+        Command::Templates { action, .. } => files_cmd::run(&g, action, files_cmd::Which::Templates),
         Command::Trust(a) => trust_cmd::run(&g, a),
         Command::Config { action } => config_cmd::run(&g, action),
         Command::Docs { action } => docs::run(&g, action),
-        Command::Completion { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "wego", &mut std::io::stdout());
-            Ok(0)
+        Command::Completion { shell } => match completion::print_registration(shell) {
+            Ok(()) => Ok(0),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(pipes::CLOSED_PIPE_EXIT),
+            Err(e) => Err(Failure {
+                diagnostic: Diagnostic::new(format!("cannot print the {shell} completion: {e}")),
+                color: color_enabled(&g),
+                host: None,
+            }),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and subcommand, with its path (`scripts eject`).
+    fn commands(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let p = format!("{path} {}", sub.get_name()).trim().to_string();
+            out.push((p.clone(), sub.clone()));
+            commands(sub, p, out);
+        }
+    }
+
+    #[test]
+    fn every_command_has_examples_in_its_help() {
+        let mut all = vec![("wego".to_string(), Cli::command())];
+        commands(&Cli::command(), String::new(), &mut all);
+        for (path, cmd) in all {
+            let help = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            assert!(help.contains("Examples:\n  "), "`{path} --help` has no Examples section");
+            assert!(help.contains("wego "), "`{path} --help` examples run no wego command");
+        }
+    }
+
+    #[test]
+    fn script_flags_are_offered_only_to_commands_that_run_scripts() {
+        let mut root = Cli::command();
+        root.build();
+        let mut all = Vec::new();
+        commands(&root, String::new(), &mut all);
+        let runs_scripts = ["install", "add", "status", "version", "run", "repl"];
+        let layers_only = ["scripts", "templates"];
+        for (path, cmd) in all {
+            let has = |id: &str| cmd.get_arguments().any(|a| a.get_id() == id);
+            let top = path.split(' ').next().unwrap_or_default();
+            let scripts = runs_scripts.contains(&path.as_str());
+            assert_eq!(has("allow_exec"), scripts, "--allow-exec on `{path}`");
+            assert_eq!(has("scripts_dir"), scripts || layers_only.contains(&top), "--scripts-dir on `{path}`");
+            let set = matches!(path.as_str(), "install" | "add" | "status" | "version");
+            assert_eq!(has("set"), set, "--set on `{path}`");
         }
     }
 }

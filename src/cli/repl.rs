@@ -117,6 +117,8 @@ struct Session {
     kept: AST,
     counter: usize,
     functions: Vec<(String, String, FnMeta)>,
+    /// At a terminal, where `:doc` and `:functions` can be typed.
+    interactive: bool,
 }
 
 impl Session {
@@ -124,7 +126,7 @@ impl Session {
         let engine = Arc::new(crate::engine::build(&host));
         let functions = api_functions(&engine);
         let scope = crate::engine::scope(&host, Dynamic::from(rhai::Array::new()));
-        Session { host, engine, scope, kept: AST::empty(), counter: 0, functions }
+        Session { host, engine, scope, kept: AST::empty(), counter: 0, functions, interactive: false }
     }
 
     /// Evaluate one input; prints its value (maps and arrays as YAML). Returns an exit code if
@@ -140,7 +142,7 @@ impl Session {
             Err(e) => {
                 return match crate::engine::exit_or_diagnostic(&self.host, &e, name) {
                     Ok(code) => Ok(Some(code)),
-                    Err(d) => Err(self.host.render(&d)),
+                    Err(d) => Err(self.host.render(&self.point_at_doc(d, &e))),
                 }
             }
         };
@@ -149,6 +151,23 @@ impl Session {
             print_value(&value);
         }
         Ok(None)
+    }
+
+    /// A call that matched no function: in the REPL the help is `:doc` (its forms are one
+    /// command away), not the reference of `wego docs api`.
+    fn point_at_doc(&self, mut d: Diagnostic, e: &rhai::EvalAltResult) -> Diagnostic {
+        let Some(signature) = not_found_call(e).filter(|_| self.interactive) else { return d };
+        let name = signature.split(|c: char| c == '(' || c.is_whitespace()).next().unwrap_or_default();
+        let (module, bare) = name.rsplit_once("::").unwrap_or(("", name));
+        let known = self.functions.iter().any(|(m, _, f)| m == module && fn_name(&f.signature) == bare);
+        d.help = Some(if known {
+            format!("`:doc {name}` shows the forms it takes")
+        } else if !module.is_empty() {
+            format!("`:functions {module}` lists the functions of `{module}::`")
+        } else {
+            "`:functions` lists every function; `:doc NAME` shows one".to_string()
+        });
+        d
     }
 
     fn variables(&self) -> Vec<String> {
@@ -180,16 +199,21 @@ impl Session {
             }
             ":doc" => {
                 let (module, name) = arg.rsplit_once("::").unwrap_or(("", arg));
-                let found: Vec<_> = self
-                    .functions
-                    .iter()
-                    .filter(|(m, _, f)| m == module && f.signature.starts_with(&format!("{name}(")))
-                    .collect();
-                if found.is_empty() {
+                // An overloaded function is one entry: its forms, then each distinct text once.
+                let mut entries: Vec<(Vec<String>, String)> = Vec::new();
+                for (m, _, f) in self.functions.iter().filter(|(m, _, f)| m == module && fn_name(&f.signature) == name)
+                {
+                    let text = doc_text(f);
+                    match entries.iter_mut().find(|(_, t)| *t == text) {
+                        Some((forms, _)) => forms.push(qualified(m, &f.signature)),
+                        None => entries.push((vec![qualified(m, &f.signature)], text)),
+                    }
+                }
+                if entries.is_empty() {
                     eprintln!("no function `{arg}`; `:functions` lists them");
                 }
-                for (m, _, f) in found {
-                    println!("{}\n\n{}\n", qualified(m, &f.signature), doc_text(f));
+                for (forms, text) in entries {
+                    println!("{}\n\n{text}\n", forms.join("\n"));
                 }
             }
             ":load" => match std::fs::read_to_string(arg) {
@@ -203,6 +227,22 @@ impl Session {
             other => eprintln!("unknown command {other}; :help lists the commands"),
         }
         None
+    }
+}
+
+/// The name a signature declares: `get_opt` of `get_opt(kind: &str) -> Map`.
+fn fn_name(signature: &str) -> &str {
+    signature.split('(').next().unwrap_or_default()
+}
+
+/// The signature of the call that matched no function, if that is what failed.
+fn not_found_call(e: &rhai::EvalAltResult) -> Option<&str> {
+    match e {
+        rhai::EvalAltResult::ErrorFunctionNotFound(signature, _) => Some(signature),
+        rhai::EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | rhai::EvalAltResult::ErrorInModule(_, inner, _) => {
+            not_found_call(inner)
+        }
+        _ => None,
     }
 }
 
@@ -260,12 +300,13 @@ pub fn run(g: &GlobalArgs) -> Result<i32, Failure> {
         };
     }
 
+    session.interactive = true;
     let variables = Arc::new(Mutex::new(session.variables()));
     let mut words: Vec<String> = session
         .functions
         .iter()
         .map(|(m, _, f)| {
-            let name = f.signature.split('(').next().unwrap_or_default();
+            let name = fn_name(&f.signature);
             if m.is_empty() {
                 name.to_string()
             } else {
@@ -276,7 +317,9 @@ pub fn run(g: &GlobalArgs) -> Result<i32, Failure> {
     words.extend(session.functions.iter().filter(|(m, _, _)| !m.is_empty()).map(|(m, _, _)| format!("{m}::")));
     words.extend(COMMANDS.iter().map(|(c, _)| c.split(' ').next().unwrap_or_default().to_string()));
     let helper = ReplHelper { engine: session.engine.clone(), words, variables: variables.clone() };
-    let config = rustyline::Config::builder().auto_add_history(true).build();
+    // Tab lists every candidate under the line, as bash does, instead of cycling in place.
+    let config =
+        rustyline::Config::builder().auto_add_history(true).completion_type(rustyline::CompletionType::List).build();
     let mut rl: rustyline::Editor<ReplHelper, rustyline::history::DefaultHistory> =
         rustyline::Editor::with_config(config).map_err(|e| Failure {
             diagnostic: Diagnostic::new(format!("cannot start the line editor: {e}")),
@@ -288,7 +331,8 @@ pub fn run(g: &GlobalArgs) -> Result<i32, Failure> {
     if let Some(h) = &history {
         let _ = rl.load_history(h);
     }
-    println!("wego {} scripting REPL: :help for help, Tab to complete, Ctrl-D to quit", crate::build_info::VERSION);
+    // A notice, not data: on stderr, as python and node print theirs.
+    eprintln!("wego {} scripting REPL: :help for help, Tab to complete, Ctrl-D to quit", crate::build_info::VERSION);
     let mut code = 0;
     loop {
         match rl.readline("wego> ") {

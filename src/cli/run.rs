@@ -4,12 +4,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{Context, Failure, GlobalArgs};
+use super::{Context, Failure, GlobalArgs, ScriptArgs};
 use crate::engine::diagnostics::Diagnostic;
 use crate::layers::{Layer, Resolved};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub script: ScriptArgs,
     /// The script to run, then its arguments (available to it as `args`, an array of strings).
     /// Everything after FILE belongs to the script, flags included.
     #[arg(value_name = "FILE [ARGS]...", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]

@@ -83,6 +83,10 @@ impl Wego {
         self.env.insert(k.into(), v.as_ref().to_string());
         self
     }
+    pub fn env_remove(mut self, k: &str) -> Self {
+        self.env.remove(k);
+        self
+    }
     pub fn cwd(mut self, p: &Path) -> Self {
         self.cwd = Some(p.to_path_buf());
         self
@@ -92,7 +96,9 @@ impl Wego {
         self
     }
 
-    pub fn run(self) -> Out {
+    /// The process to spawn, without its standard streams set (for tests that wire them up
+    /// themselves; `run` is the usual way).
+    pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wego"));
         cmd.args(&self.args);
         for (k, _) in std::env::vars() {
@@ -107,6 +113,11 @@ impl Wego {
         if let Some(c) = &self.cwd {
             cmd.current_dir(c);
         }
+        cmd
+    }
+
+    pub fn run(self) -> Out {
+        let mut cmd = self.command();
         cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn wego");
