@@ -7,6 +7,7 @@ mod docs;
 mod files_cmd;
 mod repl;
 mod run;
+mod script_commands;
 mod trust_cmd;
 
 use std::io::IsTerminal;
@@ -119,24 +120,30 @@ pub enum Command {
 
 /// Parse the process arguments, run, and return the exit code.
 pub fn main() -> i32 {
+    let argv: Vec<_> = std::env::args_os().collect();
+    let scripts = script_commands::Registry::discover(&Cli::command(), &argv);
     // Bare `wego` is a request for orientation, not a mistake.
-    if std::env::args_os().len() == 1 {
-        let _ = Cli::command().print_help();
+    if argv.len() == 1 {
+        let _ = scripts.augment(Cli::command(), false).print_help();
         return 0;
     }
     let enabled = early_features();
-    let mut command = Cli::command();
+    let mut command = scripts.augment(Cli::command(), false);
     for (path, feature) in EXPERIMENTAL {
         if enabled.iter().any(|f| f == feature) {
             command = unhide(command, path);
         }
     }
-    let parsed = command.try_get_matches().and_then(|m| {
+    let parsed = command.try_get_matches_from(&argv).and_then(|m| {
         let name = m.subcommand_name().unwrap_or_default().to_string();
-        <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|c| (c, name))
+        if let Some(c) = scripts.get(&name) {
+            return Ok(Err(script_commands::run(c, &m)));
+        }
+        <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|c| Ok((c, name)))
     });
     let (cli, name) = match parsed {
-        Ok(c) => c,
+        Ok(Ok(c)) => c,
+        Ok(Err(script_command)) => return report(script_command),
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
@@ -153,7 +160,12 @@ pub fn main() -> i32 {
     if !matches!(cli.command, Command::Repl) {
         crate::deadline::arm(&name, cli.global.timeout);
     }
-    match dispatch(cli) {
+    report(dispatch(cli))
+}
+
+/// The exit code of a finished command, its error printed.
+fn report(result: Result<i32, Failure>) -> i32 {
+    match result {
         Ok(code) => code,
         Err(Failure { diagnostic, color, host }) => {
             let text = match host {
@@ -301,7 +313,9 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Config { action } => config_cmd::run(&g, action),
         Command::Docs { action } => docs::run(&g, action),
         Command::Completion { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "wego", &mut std::io::stdout());
+            let argv: Vec<_> = std::env::args_os().collect();
+            let mut cli = script_commands::Registry::discover(&Cli::command(), &argv).augment(Cli::command(), true);
+            clap_complete::generate(shell, &mut cli, "wego", &mut std::io::stdout());
             Ok(0)
         }
     }
