@@ -102,14 +102,7 @@ impl<'a> World<'a> {
     /// The fake's record of one of this test's repos (with its `pulls` and `keys`).
     fn fake_repo(&self, flavor: &str, name: &str) -> Value {
         let base = if flavor == "github" { &self.f.github } else { &self.f.gitlab };
-        let state = servers::http("GET", &format!("{base}/_fake/state"), &[], None).json();
-        state["repos"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["owner"] == self.org && r["name"] == name)
-            .cloned()
-            .unwrap_or(Value::Null)
+        servers::fake_repo(base, &self.org, name)
     }
 
     /// The provider API's answer for one of this test's repos (what wego reads too).

@@ -150,14 +150,8 @@ impl<'a> World<'a> {
         let ns = servers::name(prefix);
         c.kubectl(["create", "namespace", &ns]).ok();
         let env = Env::new();
-        let org = servers::name("org");
-        control(&f.github, "/_fake/users", json!({"login": org, "type": "Organization"}));
+        let (org, cfg) = servers::github_org(&f);
         let http = servers::setting("WEGO_TEST_GIT_HTTP").unwrap();
-        let cfg = format!(
-            "apiVersion: wego.weave.works/v1alpha1\nkind: Config\nproviders:\n- host: {h}/github\n  type: github\n  apiUrl: {gh}\n  allowHttp: true\n",
-            h = http.trim_start_matches("http://"),
-            gh = f.github,
-        );
         common::write_files(&env.config_dir(), &[("wego/config.yaml", &cfg)]);
         let repo = |name: &str, files: &[(&str, &str)]| {
             let r = control(
