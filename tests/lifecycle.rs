@@ -107,6 +107,26 @@ fn built_in_commands_are_never_shadowed_and_headers_are_checked() {
     assert!(out.stderr.contains("`--timeout` is a global option"), "{}", out.stderr);
 }
 
+#[test]
+fn a_repos_scripts_are_commands_only_once_trusted() {
+    let env = Env::new();
+    let repo = common::git_work_tree();
+    common::write_files(
+        repo.path(),
+        &[(".wego/scripts/team-report.rhai", "//! The team's report\n// wego:command\nprint(\"report\");\n")],
+    );
+    let help = env.wego().arg("--help").cwd(repo.path()).run().ok().stdout;
+    assert!(!help.contains("team-report"), "untrusted code is no command: {help}");
+    env.wego().args(["team-report"]).cwd(repo.path()).run().expect_code(2);
+    env.wego().arg("trust").cwd(repo.path()).run().ok();
+    let help = env.wego().arg("--help").cwd(repo.path()).run().ok().stdout;
+    assert!(help.contains("team-report  The team's report"), "{help}");
+    let out = env.wego().args(["team-report"]).cwd(repo.path()).run().ok();
+    assert_eq!(out.stdout, "report\n");
+    let out = env.wego().args(["team-report", "extra"]).cwd(repo.path()).run().expect_code(2);
+    assert!(out.stderr.contains("unexpected argument 'extra'"), "declared: takes nothing: {}", out.stderr);
+}
+
 // ── A namespace with one app as Flux would have applied it ─────────────────────────────────
 
 /// The runtime's CRDs, installed once per test process (cluster-wide).
@@ -181,7 +201,12 @@ const KS: &str = "kustomizations.kustomize.toolkit.fluxcd.io";
 
 /// The App `web` and its Flux objects, as Flux applies them from the wego repo.
 fn web_app(ns: &str) -> String {
-    format!(
+    app_yaml("web", ns)
+}
+
+/// The App `name` and its Flux objects, ready, as Flux applies them from the wego repo.
+fn app_yaml(name: &str, ns: &str) -> String {
+    let web = format!(
         r#"---
 apiVersion: wego.weave.works/v1alpha1
 kind: App
@@ -206,7 +231,8 @@ status:
   lastAppliedRevision: "main@sha1:1111"
   conditions: [{{type: Ready, status: "True", reason: ReconciliationSucceeded, message: "Applied revision: main@sha1:1111", lastTransitionTime: "2026-11-25T10:00:00Z"}}]
 "#
-    )
+    );
+    web.replace("web", name)
 }
 
 /// A fresh namespace holding the app `web` as Flux applied it; the CRDs stay while the lock is held.
@@ -560,6 +586,10 @@ fn list_shows_the_repo_the_cluster_and_pull_requests_and_remove_takes_an_app_out
     assert!(out.stderr.contains("not in") && out.stderr.contains("any more"), "{}", out.stderr);
     assert_eq!(refs(&fleet), merged);
 
+    // An app only in its pull request is not removed: that pull request is.
+    let out = w.wego().args(["remove", "fresh"]).run().expect_code(1);
+    assert!(out.stderr.contains("adds it") && out.stderr.contains("close that pull request"), "{}", out.stderr);
+
     // Unknown: the known apps are named.
     let out = w.wego().args(["remove", "nope"]).run().expect_code(1);
     assert!(out.stderr.contains("no app 'nope'") && out.stderr.contains("api, web"), "{}", out.stderr);
@@ -662,4 +692,74 @@ fn uninstall_removes_the_runtime_and_every_command_then_says_it_is_missing() {
     }
     // Put the runtime back for the other tests.
     install(&c, "wego-lc-crds").ok();
+}
+
+/// Requests wego completed, from the API server's audit log (wego names itself `wego/<version>`).
+fn audited(audit: &str) -> usize {
+    std::fs::read_to_string(audit)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("\"ResponseComplete\"") && l.contains("\"userAgent\":\"wego/"))
+        .count()
+}
+
+#[test]
+fn list_makes_a_constant_number_of_requests() {
+    let Some(c) = cluster() else { return };
+    let Ok(audit) = std::env::var("WEGO_TEST_AUDIT_LOG") else {
+        assert!(std::env::var("CI").is_err(), "CI runs the API server with an audit log");
+        return;
+    };
+    ensure_crds(&c);
+    // Under the exclusive lock no other wego runs: the audit log's growth is this list's requests.
+    let _l = c.lock();
+    let cl = Cl::new(&c, "lc-count");
+    let mut calls = vec![];
+    for names in
+        [vec!["app-0"], (1..9).map(|i| format!("app-{i}")).collect::<Vec<_>>().iter().map(String::as_str).collect()]
+    {
+        cl.apply(&names.iter().map(|n| app_yaml(n, &cl.ns)).collect::<String>());
+        let before = audited(&audit);
+        let v = list_json(cl.wego());
+        assert!(v["apps"].as_array().unwrap().len() >= names.len());
+        calls.push(audited(&audit) - before);
+    }
+    assert_eq!(calls[0], calls[1], "API requests of `wego list` for 1 app vs 9 apps");
+    assert!(calls[0] < 20, "{calls:?}");
+}
+
+#[test]
+fn remove_from_one_cluster_keeps_the_app_for_the_others_and_all_clusters_takes_it_everywhere() {
+    let Some(c) = cluster() else { return };
+    ensure_crds(&c);
+    let _l = c.shared_lock();
+    let Some(w) = World::new(&c, "lc-two") else { return };
+    let other = Cl::new(&c, "lc-two-b");
+    let (app_url, _app) = w.repo("web", false, &[("deploy/cm.yaml", MANIFEST)]);
+    let (fleet_url, fleet) = w.repo("fleet", false, &[("README.md", "fleet\n")]);
+    let cfg = std::fs::read_to_string(w.cl.env.config_dir().join("wego/config.yaml")).unwrap();
+    common::write_files(&other.env.config_dir(), &[("wego/config.yaml", &cfg)]);
+    let in_b = || other.wego().env("GITHUB_TOKEN", &w.f.token);
+    let add = ["add", "--url", &app_url, "--path", "deploy", "--app-config-url", &fleet_url, "--auto-merge"];
+    w.wego().args(add).args(["--cluster", "east"]).run().ok();
+    in_b().args(add).args(["--cluster", "west"]).run().ok();
+
+    let out = w.wego().args(["remove", "web", "--auto-merge"]).run().ok();
+    assert!(out.stderr.contains("Flux prunes web and everything it applied from east"), "{}", out.stderr);
+    let files = tree(&fleet, "main");
+    assert!(!files.contains(".wego/targets/east/web/") && files.contains(".wego/targets/west/web/"), "{files}");
+    assert!(files.contains(".wego/apps/web/app.yaml"), "west still delivers it: {files}");
+    assert_eq!(app_row(&list_json(in_b()), "web")["clusters"], json!(["west"]));
+
+    // From east again: nothing of it is left there; --all-clusters reaches west too.
+    let out = w.wego().args(["remove", "web", "--auto-merge"]).run().expect_code(1);
+    assert!(
+        out.stderr.contains("delivers web to west, not to east") && out.stderr.contains("--all-clusters"),
+        "{}",
+        out.stderr
+    );
+    w.wego().args(["remove", "web", "--auto-merge", "--all-clusters"]).run().ok();
+    let files = tree(&fleet, "main");
+    assert!(!files.contains("/web/"), "{files}");
+    assert!(files.contains(".wego/targets/west/west-gitops-runtime.yaml"), "{files}");
 }
