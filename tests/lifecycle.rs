@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::cluster::{cluster, Cluster};
+use common::cluster::{audit_log, audited, cluster, Cluster};
 use common::servers::{self, control, fakes, git, push_files, Fakes, Remote};
 use common::{flux_mirror, Env, Wego};
 use serde_json::{json, Value};
@@ -438,16 +438,20 @@ struct World<'a> {
     cl: Cl<'a>,
     f: Fakes,
     org: String,
+    _lock: common::cluster::ClusterLock,
 }
 
 impl<'a> World<'a> {
+    /// With the CRDs in place (a shared lock on them) and a fresh org on the GitHub stand-in.
     fn new(c: &'a Cluster, prefix: &str) -> Option<Self> {
         let f = fakes()?;
         servers::git_servers()?;
+        ensure_crds(c);
+        let lock = c.shared_lock();
         let cl = Cl::new(c, prefix);
         let (org, cfg) = servers::github_org(&f);
         common::write_files(&cl.env.config_dir(), &[("wego/config.yaml", &cfg)]);
-        Some(World { cl, f, org })
+        Some(World { cl, f, org, _lock: lock })
     }
 
     fn wego(&self) -> Wego {
@@ -508,8 +512,6 @@ const MANIFEST: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n
 #[test]
 fn list_shows_the_repo_the_cluster_and_pull_requests_and_remove_takes_an_app_out() {
     let Some(c) = cluster() else { return };
-    ensure_crds(&c);
-    let _l = c.shared_lock();
     let Some(w) = World::new(&c, "lc-remove") else { return };
     let (web_url, web) = w.repo("web", true, &[("deploy/cm.yaml", MANIFEST)]);
     let (api_url, _api) = w.repo("api", false, &[("deploy/cm.yaml", MANIFEST)]);
@@ -694,22 +696,10 @@ fn uninstall_removes_the_runtime_and_every_command_then_says_it_is_missing() {
     install(&c, "wego-lc-crds").ok();
 }
 
-/// Requests wego completed, from the API server's audit log (wego names itself `wego/<version>`).
-fn audited(audit: &str) -> usize {
-    std::fs::read_to_string(audit)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains("\"ResponseComplete\"") && l.contains("\"userAgent\":\"wego/"))
-        .count()
-}
-
 #[test]
 fn list_makes_a_constant_number_of_requests() {
     let Some(c) = cluster() else { return };
-    let Ok(audit) = std::env::var("WEGO_TEST_AUDIT_LOG") else {
-        assert!(std::env::var("CI").is_err(), "CI runs the API server with an audit log");
-        return;
-    };
+    let Some(audit) = audit_log() else { return };
     ensure_crds(&c);
     // Under the exclusive lock no other wego runs: the audit log's growth is this list's requests.
     let _l = c.lock();
@@ -731,8 +721,6 @@ fn list_makes_a_constant_number_of_requests() {
 #[test]
 fn remove_from_one_cluster_keeps_the_app_for_the_others_and_all_clusters_takes_it_everywhere() {
     let Some(c) = cluster() else { return };
-    ensure_crds(&c);
-    let _l = c.shared_lock();
     let Some(w) = World::new(&c, "lc-two") else { return };
     let other = Cl::new(&c, "lc-two-b");
     let (app_url, _app) = w.repo("web", false, &[("deploy/cm.yaml", MANIFEST)]);
