@@ -56,12 +56,21 @@ pub fn show(d: Duration) -> String {
     }
 }
 
+/// When the clock started, and its limit.
+static ARMED: std::sync::OnceLock<(std::time::Instant, Duration)> = std::sync::OnceLock::new();
+
+/// The time left before the deadline; `None` when there is none.
+pub fn remaining() -> Option<Duration> {
+    ARMED.get().map(|(start, limit)| limit.saturating_sub(start.elapsed()))
+}
+
 /// Start the clock for `command`: when `limit` passes before the process ends, print why on
 /// stderr and exit with status 1. A zero limit means no deadline.
 pub fn arm(command: &str, limit: Duration) {
     if limit.is_zero() {
         return;
     }
+    let _ = ARMED.set((std::time::Instant::now(), limit));
     let command = command.to_string();
     let spawned = std::thread::Builder::new().name("deadline".into()).spawn(move || {
         std::thread::sleep(limit);

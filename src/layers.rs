@@ -199,6 +199,16 @@ impl Layers {
     /// A repo's scripts and stdlib modules count only when the user trusted them; otherwise
     /// they are skipped with one line saying how to trust them.
     pub fn resolve(&self, kind: Kind, name: &str) -> std::io::Result<Option<Resolved>> {
+        self.find(kind, name, true)
+    }
+
+    /// Like [`Layers::resolve`], but silent: for looking at what would run (a script command's
+    /// header, when building `--help`) without announcing it.
+    pub fn peek(&self, kind: Kind, name: &str) -> std::io::Result<Option<Resolved>> {
+        self.find(kind, name, false)
+    }
+
+    fn find(&self, kind: Kind, name: &str, announce: bool) -> std::io::Result<Option<Resolved>> {
         if !is_safe_name(name) {
             return Ok(None);
         }
@@ -210,7 +220,9 @@ impl Layers {
                 let Some(r) = repo.as_ref() else { continue };
                 let Some(text) = r.code.files.get(&format!("{}/{}", kind.dir(), file)) else { continue };
                 if r.status != Status::Trusted {
-                    self.report_skipped(kind, name, &path, r);
+                    if announce {
+                        self.report_skipped(kind, name, &path, r);
+                    }
                     continue;
                 }
                 text.clone()
@@ -220,7 +232,9 @@ impl Layers {
                     None => continue,
                 }
             };
-            self.announce(kind, name, layer, &path);
+            if announce {
+                self.announce(kind, name, layer, &path);
+            }
             let display = path.display().to_string();
             return Ok(Some(Resolved { name: name.to_string(), layer, display, path: Some(path), text }));
         }

@@ -436,32 +436,6 @@ fn config_view_shows_the_clusters_settings() {
     assert!(out.stdout.lines().any(|l| l.starts_with("cluster ") && l.contains("not found")), "{}", out.stdout);
 }
 
-/// What bash would offer after `words` (the last one being completed), through the script
-/// `wego completion bash` prints.
-fn bash_complete(env: &Env, cwd: &Path, kubeconfig: &Path, words: &[&str]) -> Vec<String> {
-    let bin = Path::new(env!("CARGO_BIN_EXE_wego")).parent().unwrap();
-    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
-    let script = format!(
-        "source <(wego completion bash)\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_clap_complete_wego wego '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
-        quoted.join(" "),
-        words.len() - 1,
-        words.last().unwrap(),
-        words.get(words.len().saturating_sub(2)).unwrap_or(&"wego"),
-    );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(cwd)
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("HOME", env.home.path())
-        .env("XDG_CONFIG_HOME", env.config_dir())
-        .env("KUBECONFIG", kubeconfig)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(String::from).collect()
-}
-
 #[test]
 fn completion_offers_contexts_namespaces_and_file_names() {
     let env = Env::new();
@@ -475,15 +449,18 @@ fn completion_offers_contexts_namespaces_and_file_names() {
     .unwrap();
     let started = std::time::Instant::now();
     assert_eq!(
-        bash_complete(&env, dir.path(), &kubeconfig, &["wego", "status", "--context", ""]),
+        common::bash_complete(&env, dir.path(), &kubeconfig, &["wego", "status", "--context", ""]),
         ["prod-eu", "staging"]
     );
-    assert_eq!(bash_complete(&env, dir.path(), &kubeconfig, &["wego", "status", "--context", "pr"]), ["prod-eu"]);
-    assert_eq!(bash_complete(&env, dir.path(), &kubeconfig, &["wego", "-n", ""]), ["flux-system", "team-a"]);
-    assert_eq!(bash_complete(&env, dir.path(), &kubeconfig, &["wego", "scripts", "show", "sta"]), ["status"]);
-    let stdlib = bash_complete(&env, dir.path(), &kubeconfig, &["wego", "scripts", "eject", "wego/na"]);
+    assert_eq!(
+        common::bash_complete(&env, dir.path(), &kubeconfig, &["wego", "status", "--context", "pr"]),
+        ["prod-eu"]
+    );
+    assert_eq!(common::bash_complete(&env, dir.path(), &kubeconfig, &["wego", "-n", ""]), ["flux-system", "team-a"]);
+    assert_eq!(common::bash_complete(&env, dir.path(), &kubeconfig, &["wego", "scripts", "show", "sta"]), ["status"]);
+    let stdlib = common::bash_complete(&env, dir.path(), &kubeconfig, &["wego", "scripts", "eject", "wego/na"]);
     assert_eq!(stdlib, ["wego/naming"]);
-    let templates = bash_complete(&env, dir.path(), &kubeconfig, &["wego", "templates", "show", "wego/app"]);
+    let templates = common::bash_complete(&env, dir.path(), &kubeconfig, &["wego", "templates", "show", "wego/app"]);
     assert_eq!(templates, ["wego/app-crd.yaml.j2", "wego/app.yaml.j2"]);
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "completion stays fast");
 
@@ -495,7 +472,7 @@ fn completion_offers_contexts_namespaces_and_file_names() {
     );
     std::fs::create_dir_all(repo.path().join(".wego/apps/not-an-app")).unwrap();
     let values = |cwd: &Path| -> Vec<String> {
-        let all = bash_complete(&env, cwd, &kubeconfig, &["wego", "status", ""]);
+        let all = common::bash_complete(&env, cwd, &kubeconfig, &["wego", "status", ""]);
         all.into_iter().filter(|c| !c.starts_with('-')).collect()
     };
     assert_eq!(values(repo.path()), ["podinfo", "redis"]);
@@ -503,5 +480,8 @@ fn completion_offers_contexts_namespaces_and_file_names() {
 
     // A user's own script is offered too.
     write_files(&env.config_dir(), &[("wego/scripts/stamp.rhai", "print(1);\n")]);
-    assert_eq!(bash_complete(&env, dir.path(), &kubeconfig, &["wego", "scripts", "show", "st"]), ["stamp", "status"]);
+    assert_eq!(
+        common::bash_complete(&env, dir.path(), &kubeconfig, &["wego", "scripts", "show", "st"]),
+        ["stamp", "status"]
+    );
 }

@@ -209,5 +209,5 @@ fn a_script_cannot_run_a_command_that_is_not_a_script() {
     let (code, out, err) = run_script("repl", "wego::command([\"repl\"]);");
     assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
     assert!(err.contains("wego::command: `repl` cannot run from a script"), "{err}");
-    assert!(err.contains("help: wego::command runs install, add, status and version"), "{err}");
+    assert!(err.contains("help: wego::command runs install, add, status, version and the script commands"), "{err}");
 }

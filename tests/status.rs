@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::cluster::{cluster, Cluster};
+use common::cluster::{audit_log, audited, cluster, Cluster};
 use common::{flux_mirror, redact, Env};
 use serde_json::Value;
 
@@ -343,22 +343,10 @@ status:
     assert!(out.stderr.contains("app 'nope' is not in the cluster"), "{}", out.stderr);
 }
 
-/// Requests wego completed, from the API server's audit log (wego names itself `wego/<version>`).
-fn audited(audit: &str) -> usize {
-    std::fs::read_to_string(audit)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains("\"ResponseComplete\"") && l.contains("\"userAgent\":\"wego/"))
-        .count()
-}
-
 #[test]
 fn status_makes_a_constant_number_of_requests() {
     let Some(c) = cluster() else { return };
-    let Ok(audit) = std::env::var("WEGO_TEST_AUDIT_LOG") else {
-        assert!(std::env::var("CI").is_err(), "CI runs the API server with an audit log");
-        return;
-    };
+    let Some(audit) = audit_log() else { return };
     // Under the cluster lock no other wego runs, so the growth of wego's entries in the audit
     // log during one `wego status` is exactly its requests.
     let _l = c.lock();

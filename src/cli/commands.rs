@@ -228,6 +228,13 @@ fn args_map<A: Serialize + HasSet>(name: &str, g: &GlobalArgs, a: &A, output: Ou
         .try_cast::<rhai::Map>()
         .unwrap_or_default();
     args.insert("set".into(), set.into());
+    insert_globals(&mut args, name, g, output);
+    Ok(args)
+}
+
+/// What every command script finds in `args` besides its own flags: `command` and the global
+/// options.
+pub(super) fn insert_globals(args: &mut rhai::Map, name: &str, g: &GlobalArgs, output: Output) {
     args.insert("command".into(), name.into());
     for (k, v) in [("context", &g.context), ("namespace", &g.namespace)] {
         args.insert(k.into(), v.clone().map(rhai::Dynamic::from).unwrap_or(rhai::Dynamic::UNIT));
@@ -238,7 +245,6 @@ fn args_map<A: Serialize + HasSet>(name: &str, g: &GlobalArgs, a: &A, output: Ou
     );
     let output = serde_json::to_value(output).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     args.insert("output".into(), output.into());
-    Ok(args)
 }
 
 /// The script a product command runs and the `args` it sees, or `None` for a command that is
@@ -256,7 +262,7 @@ fn product(command: &Command, g: &GlobalArgs, output: Output) -> Option<Result<(
 }
 
 /// The script `name` from the layers.
-fn script(layers: &Layers, name: &str) -> Result<Resolved, Diagnostic> {
+pub(super) fn script(layers: &Layers, name: &str) -> Result<Resolved, Diagnostic> {
     layers
         .resolve(Kind::Script, name)
         .map_err(|e| Diagnostic::new(format!("cannot read script `{name}`: {e}")))?
@@ -293,18 +299,24 @@ pub fn script_command(command: &Command, g: &GlobalArgs) -> Result<i32, Failure>
 /// calling script's host (same cluster, config and overrides).
 fn nested_command(host: &Arc<Host>, argv: &[String]) -> Result<Result<i32, Diagnostic>, Diagnostic> {
     use clap::Parser;
-    let cli =
-        super::Cli::try_parse_from(std::iter::once("wego".to_string()).chain(argv.iter().cloned())).map_err(|e| {
-            let text = e.to_string();
-            Diagnostic::new(text.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string())
-                .with_help("the words are those of the command line, e.g. [\"add\", \"--url\", url]")
-        })?;
+    if let Some(run) = super::script_commands::nested(host, argv) {
+        return run;
+    }
+    let cli = super::Cli::try_parse_from(std::iter::once("wego".to_string()).chain(argv.iter().cloned()))
+        .map_err(nested_usage)?;
     let (name, args) = product(&cli.command, &cli.global, host.globals.output).unwrap_or_else(|| {
         Err(Diagnostic::new(format!("`{}` cannot run from a script", argv.first().map(String::as_str).unwrap_or("")))
-            .with_help("wego::command runs install, add, status and version"))
+            .with_help("wego::command runs install, add, status, version and the script commands"))
     })?;
     let script = script(&host.layers, name)?;
     Ok(crate::engine::run(host, &script, args.into()))
+}
+
+/// A command line a script gave `wego::command` that clap refuses.
+pub(super) fn nested_usage(e: clap::Error) -> Diagnostic {
+    let text = e.to_string();
+    Diagnostic::new(text.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string())
+        .with_help("the words are those of the command line, e.g. [\"add\", \"--url\", url]")
 }
 
 /// The runner the CLI gives every host it builds, for `wego::command`.

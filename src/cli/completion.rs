@@ -16,8 +16,15 @@ use crate::layers::{self, Kind, Layers};
 /// The variable the registration script sets when it calls wego back.
 const VAR: &str = "COMPLETE";
 
-/// The command line with its dynamic completers attached.
+/// The command tree completion answers from: the built-ins with their value candidates, and
+/// the script commands of the layers in effect (visible, so they complete).
 pub fn command() -> clap::Command {
+    let argv: Vec<_> = std::env::args_os().collect();
+    super::script_commands::Registry::discover(&super::Cli::command(), &argv).augment(base(), true)
+}
+
+/// The built-in commands with their value candidates.
+pub fn base() -> clap::Command {
     super::Cli::command()
         .mut_arg("context", |a| a.add(ArgValueCandidates::new(contexts)))
         .mut_arg("namespace", |a| a.add(ArgValueCandidates::new(namespaces)))

@@ -10,6 +10,7 @@ mod files_cmd;
 mod pipes;
 mod repl;
 mod run;
+mod script_commands;
 mod trust_cmd;
 
 use std::io::IsTerminal;
@@ -187,13 +188,15 @@ impl Command {
 pub fn main() -> i32 {
     pipes::exit_quietly_when_closed();
     completion::answer_if_asked();
+    let argv: Vec<_> = std::env::args_os().collect();
+    let scripts = script_commands::Registry::discover(&Cli::command(), &argv);
     // Bare `wego` is a request for orientation, not a mistake.
-    if std::env::args_os().len() == 1 {
-        let _ = Cli::command().print_help();
+    if argv.len() == 1 {
+        let _ = scripts.augment(Cli::command(), false).print_help();
         return 0;
     }
     let enabled = early_features();
-    let mut command = completion::command();
+    let mut command = scripts.augment(completion::base(), false);
     if no_color_requested() {
         command = command.color(clap::ColorChoice::Never);
     }
@@ -202,12 +205,16 @@ pub fn main() -> i32 {
             command = unhide(command, path);
         }
     }
-    let parsed = command.try_get_matches().and_then(|m| {
+    let parsed = command.try_get_matches_from(&argv).and_then(|m| {
         let name = m.subcommand_name().unwrap_or_default().to_string();
-        <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|c| (c, name))
+        if let Some(c) = scripts.get(&name) {
+            return Ok(Err(script_commands::run(c, &m)));
+        }
+        <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|c| Ok((c, name)))
     });
     let (mut cli, name) = match parsed {
-        Ok(c) => c,
+        Ok(Ok(c)) => c,
+        Ok(Err(script_command)) => return report(script_command),
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
@@ -228,7 +235,12 @@ pub fn main() -> i32 {
     if !matches!(cli.command, Command::Repl(_)) {
         crate::deadline::arm(&name, cli.global.timeout);
     }
-    match dispatch(cli) {
+    report(dispatch(cli))
+}
+
+/// The exit code of a finished command, its error printed.
+fn report(result: Result<i32, Failure>) -> i32 {
+    match result {
         Ok(code) => code,
         Err(Failure { diagnostic, color, host }) => {
             let text = match host {

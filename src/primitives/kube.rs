@@ -190,6 +190,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         move |opts: Map| -> R<Array> { events(&h, &opts) },
     );
 
+    super::kube_watch::register(&mut m, host);
     m.build()
 }
 

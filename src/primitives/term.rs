@@ -105,6 +105,7 @@ pub fn module(host: &Arc<Host>) -> Module {
             table(&header, &body)
         },
     );
+    super::prompt::register(&mut m);
     m.build()
 }
 

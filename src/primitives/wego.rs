@@ -54,7 +54,7 @@ pub fn module(host: &Arc<Host>) -> Module {
     m.func(
         "command",
         &["words: Array", "i64"],
-        "Run `install`, `add`, `status` or `version` as if from the command line (the words after `wego`), with this script's cluster, config and overrides; returns its exit code. Its errors are printed on stderr as the command would print them, so a script can go on with the next item.\n\nErrors: words the command line would reject.\n\nExample: `let code = wego::command([\"add\", \"--url\", url, \"--path\", \"./deploy\", \"--auto-merge\"]);`",
+        "Run `install`, `add`, `status`, `version` or a script command (`list`, `sync`, ...) as if from the command line (the words after `wego`), with this script's cluster, config and overrides; returns its exit code. Its errors are printed on stderr as the command would print them, so a script can go on with the next item.\n\nErrors: words the command line would reject.\n\nExample: `let code = wego::command([\"add\", \"--url\", url, \"--path\", \"./deploy\", \"--auto-merge\"]);`",
         move |words: rhai::Array| -> Result<i64, Box<rhai::EvalAltResult>> {
             let argv: Vec<String> = words.iter().map(|w| w.to_string()).collect();
             match h.command(&argv) {

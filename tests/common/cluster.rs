@@ -103,3 +103,23 @@ impl Drop for Namespace<'_> {
         let _ = self.cluster.kubectl(["delete", "namespace", &self.name, "--wait=false"]);
     }
 }
+
+/// The API server's audit log, when it keeps one (CI's always does).
+pub fn audit_log() -> Option<String> {
+    match std::env::var("WEGO_TEST_AUDIT_LOG") {
+        Ok(a) => Some(a),
+        Err(_) => {
+            assert!(std::env::var("CI").is_err(), "CI runs the API server with an audit log");
+            None
+        }
+    }
+}
+
+/// Requests wego completed, from the API server's audit log (wego names itself `wego/<version>`).
+pub fn audited(audit: &str) -> usize {
+    std::fs::read_to_string(audit)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("\"ResponseComplete\"") && l.contains("\"userAgent\":\"wego/"))
+        .count()
+}

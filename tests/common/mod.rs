@@ -204,3 +204,29 @@ pub fn validate_status_json(v: &serde_json::Value) {
     let errors: Vec<String> = validator.iter_errors(v).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "status JSON violates docs/status.schema.json: {errors:?}\n{v:#}");
 }
+
+/// What bash would offer after `words` (the last one being completed), through the script
+/// `wego completion bash` prints.
+pub fn bash_complete(env: &Env, cwd: &Path, kubeconfig: &Path, words: &[&str]) -> Vec<String> {
+    let bin = Path::new(env!("CARGO_BIN_EXE_wego")).parent().unwrap();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "source <(wego completion bash)\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_clap_complete_wego wego '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        quoted.join(" "),
+        words.len() - 1,
+        words.last().unwrap(),
+        words.get(words.len().saturating_sub(2)).unwrap_or(&"wego"),
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(cwd)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", env.home.path())
+        .env("XDG_CONFIG_HOME", env.config_dir())
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(String::from).collect()
+}

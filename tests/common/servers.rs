@@ -380,6 +380,29 @@ pub fn control(base: &str, path: &str, body: serde_json::Value) -> HttpResp {
     r
 }
 
+/// A fresh organisation on the GitHub fake, and the user's wego config that points wego's
+/// GitHub API for the test git server's `github/` repos at the fake: `(org, config text)`.
+pub fn github_org(f: &Fakes) -> (String, String) {
+    let org = name("org");
+    control(&f.github, "/_fake/users", serde_json::json!({"login": org, "type": "Organization"}));
+    let http = setting("WEGO_TEST_GIT_HTTP").unwrap();
+    let cfg = format!(
+        "apiVersion: wego.weave.works/v1alpha1\nkind: Config\nproviders:\n- host: {h}/github\n  type: github\n  apiUrl: {gh}\n  allowHttp: true\n",
+        h = http.trim_start_matches("http://"),
+        gh = f.github,
+    );
+    (org, cfg)
+}
+
+/// A fake's record of the repo `owner/name` (with its `pulls` and `keys`), or null.
+pub fn fake_repo(base: &str, owner: &str, name: &str) -> serde_json::Value {
+    let state = http("GET", &format!("{base}/_fake/state"), &[], None).json();
+    state["repos"]
+        .as_array()
+        .and_then(|repos| repos.iter().find(|r| r["owner"] == owner && r["name"] == name).cloned())
+        .unwrap_or(serde_json::Value::Null)
+}
+
 /// An OpenSSH ed25519 public key line with random key material (valid for the fakes).
 pub fn random_public_key(comment: &str) -> String {
     use base64::Engine as _;
