@@ -327,7 +327,7 @@ fn requested(cl: &Cl, kind: &str) -> String {
         if let Some(at) = v.as_str() {
             return at.to_string();
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "no reconcile request on {kind}");
+        assert!(start.elapsed() < Duration::from_secs(90), "no reconcile request on {kind}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
