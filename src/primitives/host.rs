@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use rhai::{Dynamic, EvalAltResult, Position};
+use rhai::{Dynamic, Engine, EvalAltResult, Position};
 
+use super::api::api_module;
 use crate::config::Effective;
 use crate::diagnostics::{Diagnostic, SourceLookup};
 use crate::layers::Layers;
@@ -168,14 +169,33 @@ impl SourceLookup for Host {
     }
 }
 
-/// The error a primitive raises: `"<prim>: <cause>"`, with `help: <fix>` on its own line.
+/// The error a primitive raises: `<prim>: <cause>` and the fix, as wego's one error type.
 pub fn fail(prim: &str, cause: impl std::fmt::Display, help: Option<&str>) -> Box<EvalAltResult> {
-    let mut msg = format!("{prim}: {cause}");
-    if let Some(h) = help {
-        msg.push_str("\nhelp: ");
-        msg.push_str(h);
-    }
-    Box::new(EvalAltResult::ErrorRuntime(msg.into(), Position::NONE))
+    let mut d = Diagnostic::new(format!("{prim}: {cause}"));
+    d.help = help.map(str::to_string);
+    d.raise()
+}
+
+/// Register the `Error` type a script catches from a host function, and how it prints.
+pub fn register_error_type(engine: &mut Engine) {
+    // Scripts (and the reference) call it `Error`.
+    use crate::diagnostics::Diagnostic as Error;
+    engine.register_type_with_name::<Error>("Error");
+    const PRINTS: &str = "An `Error` a host function raised, as text: the message, then `help: <fix>` on its own \
+                          line. Throw it again as it is, or as text with a fix of your own appended.\n\n\
+                          Example: `try { fs::read(\"missing\") } catch (e) { log::warn(e.to_string()); }`";
+    let printing = api_module! {
+        #[doc = PRINTS]
+        method to_string(error: &mut Error) -> String {
+            Ok(error.text())
+        }
+
+        #[doc = PRINTS]
+        method to_debug(error: &mut Error) -> String {
+            Ok(error.text())
+        }
+    };
+    engine.register_global_module(printing.into());
 }
 
 /// Raise `exit(code)`.

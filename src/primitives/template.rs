@@ -6,6 +6,8 @@ use rhai::{Map, Module};
 
 use super::api::api_module;
 use super::host::{fail, Host};
+use crate::diagnostics::{Diagnostic, Location};
+use crate::render::TemplateError;
 
 fn ctx(context: Map) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(super::from_dynamic(&context.into())))
@@ -43,6 +45,11 @@ pub fn module(host: &Arc<Host>) -> Module {
     }
 }
 
-fn fail_t(e: &crate::render::TemplateError) -> Box<rhai::EvalAltResult> {
-    Box::new(rhai::EvalAltResult::ErrorRuntime(e.to_message("template").into(), rhai::Position::NONE))
+/// A template's failure, its frame pointing into the template.
+fn fail_t(e: &TemplateError) -> Box<rhai::EvalAltResult> {
+    let mut d = Diagnostic::new(format!("template: {}", e.message));
+    let (file, line, column, text) = (e.file.clone(), e.line, e.column.unwrap_or(1), e.source_line.clone());
+    d.location = Some(Location { file, line, column, text });
+    d.help = e.help.clone();
+    d.raise()
 }
