@@ -258,7 +258,6 @@ impl Context {
         let globals = Globals {
             kubeconfig: g.kubeconfig.clone(),
             context: g.context.clone(),
-            namespace: g.namespace.clone(),
             output: g.output.unwrap_or_default(),
             verbose: g.verbose,
             color,

@@ -76,8 +76,8 @@ impl ModuleResolver for LayeredResolver {
         if let Some(m) = self.cache.lock().expect("module cache").get(&found.display) {
             return Ok(m.clone());
         }
-        self.host.remember_source(&found.display, &found.text);
-        self.host.remember_module(path, &found.display);
+        self.host.sources.remember_source(&found.display, &found.text);
+        self.host.sources.remember_module(path, &found.display);
         let mut ast = engine.compile(&found.text).map_err(|e| {
             Box::new(EvalAltResult::ErrorInModule(
                 path.to_string(),

@@ -17,7 +17,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         ///
         /// Example: `let c = checkpoint::check(); if c != () && c.outdated { log::warn("update available"); }`
         fn check() -> Dynamic {
-            let Some(i) = h.checkpoint.result(&h.rt, "run") else { return Ok(Dynamic::UNIT) };
+            let Some(i) = h.checkpoint.result(&h.session.rt, "run") else { return Ok(Dynamic::UNIT) };
             let mut m = Map::new();
             m.insert("current_version".into(), i.current_version.into());
             m.insert("download_url".into(), i.current_download_url.into());

@@ -27,7 +27,7 @@ pub fn module(host: &Arc<Host>) -> Module {
 }
 
 fn run(h: &Host, program: &str, args: &Array, opts: &Map) -> Result<Map, Box<rhai::EvalAltResult>> {
-    if !h.globals.allow_exec {
+    if !h.session.globals.allow_exec {
         return Err(fail(
             "exec::run",
             format!("running `{program}` is not allowed"),

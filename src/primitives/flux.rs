@@ -89,7 +89,7 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
     let timeout = Duration::from_secs(cfg.download_timeout_seconds.max(1));
     let progress = |msg: &str| {
         if std::io::stderr().is_terminal() {
-            host.log.emit(super::log::Level::Info, "►", "36", msg);
+            host.session.log.emit(super::log::Level::Info, "►", "36", msg);
         }
     };
     let check = |text: String, from: &str| {
@@ -108,7 +108,7 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
                 Some(k) => format!("the known Flux v{version} manifest has {k}"),
                 None => format!("wego knows no checksum for Flux v{version}"),
             };
-            host.log.emit(
+            host.session.log.emit(
                 super::log::Level::Warn,
                 "⚠",
                 "33",
@@ -119,7 +119,7 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
     };
     if !source.is_empty() {
         if source.starts_with("http://") || source.starts_with("https://") {
-            if host.globals.offline {
+            if host.session.globals.offline {
                 return Err(fail(PRIM, format!("--offline forbids downloading {source}"), Some("pass a local file")));
             }
             progress(&format!("downloading Flux manifests from {source}"));
@@ -162,7 +162,7 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
         }
     }
     let url = format!("{}/v{version}/install.yaml", base.trim_end_matches('/'));
-    if host.globals.offline {
+    if host.session.globals.offline {
         return Err(fail(
             PRIM,
             format!("Flux v{version}'s manifests are not cached and --offline forbids downloading them"),

@@ -31,7 +31,7 @@ fn refusal(prim: &str, path: &str, e: PathError) -> Box<rhai::EvalAltResult> {
 }
 
 fn check_raw(host: &Host, path: &str, access: Access) -> Result<Checked, PathError> {
-    let roots = host.workspaces.lock().expect("workspaces").clone();
+    let roots = host.workspace.roots();
     let base = roots.first().cloned().unwrap_or_default();
     let real_roots: Vec<PathBuf> = roots.iter().map(|r| r.canonicalize().unwrap_or_else(|_| r.clone())).collect();
     if path.contains('\0') {

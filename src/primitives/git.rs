@@ -87,7 +87,7 @@ fn opt_int(opts: &Map, key: &str) -> Option<i64> {
 }
 
 fn debug(h: &Host, msg: &str) {
-    h.log.emit(super::log::Level::Debug, "…", "90", msg);
+    h.session.log.emit(super::log::Level::Debug, "…", "90", msg);
 }
 
 fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
@@ -171,9 +171,9 @@ fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
     };
     let dir = dir.canonicalize().unwrap_or(dir);
     if let Some(t) = temp {
-        h.temp_dirs.lock().expect("temp dirs").push(t);
+        h.workspace.keep_temp(t);
     }
-    h.workspaces.lock().expect("workspaces").push(dir.clone());
+    h.workspace.add(dir.clone());
     Ok(Repo {
         inner: Arc::new(RepoInner {
             dir,
@@ -201,10 +201,7 @@ fn open(h: &Arc<Host>, dir: &str, opts: &Map) -> R<Repo> {
     let default = repo.find_reference("refs/remotes/origin/HEAD").ok().and_then(|r| {
         r.symbolic_target().ok().flatten().map(|t| t.trim_start_matches("refs/remotes/origin/").to_string())
     });
-    let mut ws = h.workspaces.lock().expect("workspaces");
-    if !ws.contains(&root) {
-        ws.push(root.clone());
-    }
+    h.workspace.add(root.clone());
     Ok(Repo {
         inner: Arc::new(RepoInner {
             dir: root,
@@ -541,7 +538,7 @@ fn push(h: &Host, r: &Repo, opts: &Map) -> R<Map> {
     let p = remote::push(&repo, t, &r.inner.auth, &branch, super::opt_bool(opts, "force"), retries)
         .map_err(|e| err(P, e))?;
     if p.rewrites > 0 {
-        h.log.emit(
+        h.session.log.emit(
             super::log::Level::Info,
             "•",
             "0",

@@ -219,7 +219,7 @@ fn apply(h: &Host, objs: &Dynamic, opts: &Map) -> R<Array> {
         dry_run: super::opt_bool(opts, "dry_run"),
         flux_version: config.flux.version,
     };
-    let warn = |msg: &str| h.log.emit(super::log::Level::Warn, "⚠", "33", msg);
+    let warn = |msg: &str| h.session.log.emit(super::log::Level::Warn, "⚠", "33", msg);
     let results = h.block_on(apply_all(&h.kube, objects, &o, &warn)).map_err(|e| err("kube::apply", e))?;
     Ok(results.iter().map(|r| super::to_dynamic(&serde_json::to_value(r).expect("result serializes"))).collect())
 }

@@ -57,7 +57,7 @@ impl Logger {
 
 /// Print a message for a script (what every `log::` call but `enabled` does).
 fn say(h: &Host, l: Level, symbol: &str, ansi: &str, msg: &str) -> Result<(), Box<rhai::EvalAltResult>> {
-    h.log.emit(l, symbol, ansi, msg);
+    h.session.log.emit(l, symbol, ansi, msg);
     Ok(())
 }
 
@@ -126,7 +126,7 @@ pub fn module(host: &Arc<Host>) -> Module {
                 "debug" => Level::Debug,
                 _ => Level::Trace,
             };
-            Ok(h.log.enabled(l))
+            Ok(h.session.log.enabled(l))
         }
     }
 }

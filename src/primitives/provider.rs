@@ -46,15 +46,15 @@ fn for_url(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Provider> {
     let (kind, api) = (target.kind, target.api.clone());
     let token = secrets::api_token(kind);
     let p = h.block_on(core::Provider::connect(target, token, policy)).map_err(|e| fail(P, e, None))?;
-    h.log.emit(Level::Debug, "…", "90", &format!("{kind} API {api}"));
+    h.session.log.emit(Level::Debug, "…", "90", &format!("{kind} API {api}"));
     Ok(Provider(Arc::new(p)))
 }
 
 /// Run one operation of `p`, its retries and waits logged, its error in the script's words.
 fn run<T>(h: &Host, p: &Provider, prim: &str, op: impl AsyncFnOnce(&Session<'_>) -> PResult<T>) -> R<T> {
     let log = |n: Notice, msg: &str| match n {
-        Notice::Progress => h.log.emit(Level::Info, "◎", "36", msg),
-        Notice::Detail => h.log.emit(Level::Debug, "…", "90", msg),
+        Notice::Progress => h.session.log.emit(Level::Info, "◎", "36", msg),
+        Notice::Detail => h.session.log.emit(Level::Debug, "…", "90", msg),
     };
     let s = p.0.session(&log);
     h.block_on(op(&s)).map_err(|e| fail(prim, e.message, e.help.as_deref()))

@@ -65,7 +65,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         /// Example: `term::color("ready", "green")`
         fn color(text: &str, color: &str) -> String {
             Ok(match COLORS.iter().find(|(n, _)| *n == color) {
-                Some((_, code)) if h.globals.color => format!("\x1b[{code}m{text}\x1b[0m"),
+                Some((_, code)) if h.session.globals.color => format!("\x1b[{code}m{text}\x1b[0m"),
                 _ => text.to_string(),
             })
         }
@@ -74,7 +74,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         ///
         /// Example: `if term::color_enabled() { ... }`
         fn color_enabled() -> bool {
-            Ok(h.globals.color)
+            Ok(h.session.globals.color)
         }
 
         /// Format `rows` (maps) as aligned columns. `columns` lists the keys; the header is each key upper-cased (or

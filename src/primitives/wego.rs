@@ -82,7 +82,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         ///
         /// Example: `if wego::output() == "json" { ... }`
         fn output() -> String {
-            let name = serde_json::to_value(h.globals.output).ok().and_then(|v| v.as_str().map(str::to_string));
+            let name = serde_json::to_value(h.session.globals.output).ok().and_then(|v| v.as_str().map(str::to_string));
             Ok(name.unwrap_or_default())
         }
 
@@ -91,7 +91,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         /// Example: `wego::print_data(#{apps: apps});`
         fn print_data(value: Dynamic) -> () {
             let data = super::from_dynamic(&value);
-            let text = match h.globals.output {
+            let text = match h.session.globals.output {
                 Output::Json => serde_json::to_string_pretty(&data).map(|s| s + "\n").map_err(|e| e.to_string()),
                 _ => super::yaml::to_string(&data),
             };
