@@ -28,8 +28,12 @@ use rhai::{
 ///
 /// Every body returns `Result<Ret, Box<EvalAltResult>>`. A trailing `#[optional]` parameter
 /// registers the function twice, with and without it; without it, it is `Default::default()`
-/// (an empty map for `Map`). A doc line may also be `#[doc = CONSTANT]`, to share a paragraph.
+/// (an empty map for `Map`). `fn a | b(..)` registers the same function under both names
+/// (`to_string | to_debug`). A doc line may also be `#[doc = CONSTANT]`, to share a paragraph.
 macro_rules! api_module {
+    (@names $m:ident, $hdr:tt, $kind:ident, [$($n:ident),+], $docs:tt, $params:tt, $opt:tt, $ret:ty, $body:block) => {
+        $($crate::primitives::api::api_module!(@one $m, $hdr, $kind, $n, $docs, $params, $opt, $ret, $body);)+
+    };
     (@one $m:ident, $hdr:tt, $kind:ident, $name:ident, $docs:tt, $params:tt, [], $ret:ty, $body:block) => {
         $crate::primitives::api::api_module!(@reg $m, $hdr, $kind, $name, $docs, $params, [], $ret, $body);
     };
@@ -65,11 +69,11 @@ macro_rules! api_module {
         ::rhai::FnNamespace::Global
     };
     (@module $hdr:tt $(#![doc = $mdoc:expr])*
-        $($(#[doc = $doc:expr])* $kind:ident $name:ident ($($p:ident: $t:ty),* $(, #[optional] $o:ident: $ot:ty)?)
-            -> $ret:ty $body:block)*) => {{
+        $($(#[doc = $doc:expr])* $kind:ident $name:ident $(| $alias:ident)*
+            ($($p:ident: $t:ty),* $(, #[optional] $o:ident: $ot:ty)?) -> $ret:ty $body:block)*) => {{
         let mut m = $crate::primitives::api::ApiModule::new(&[$($mdoc),*]);
         $($crate::primitives::api::api_module!(
-            @one m, $hdr, $kind, $name, [$($doc),*], [$($p: $t),*], [$($o: $ot)?], $ret, $body
+            @names m, $hdr, $kind, [$name $(, $alias)*], [$($doc),*], [$($p: $t),*], [$($o: $ot)?], $ret, $body
         );)*
         m.build()
     }};

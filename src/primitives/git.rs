@@ -336,13 +336,10 @@ pub fn module(host: &Arc<Host>) -> Module {
             Ok(repo.inner.target.as_ref().map(|t| t.url.to_git()).unwrap_or_default())
         }
 
-        #[doc = PRINTS]
-        method to_string(repo: &mut Repo) -> String {
-            Ok(format!("Repo({})", repo.inner.dir.display()))
-        }
-
-        #[doc = PRINTS]
-        method to_debug(repo: &mut Repo) -> String {
+        /// `Repo(<path>)`.
+        ///
+        /// Example: `print(repo);`
+        method to_string | to_debug(repo: &mut Repo) -> String {
             Ok(format!("Repo({})", repo.inner.dir.display()))
         }
 
@@ -468,9 +465,6 @@ const AUTH: &str = "Auth options (any call that reaches a remote): `private_key`
                     then ~/.ssh/id_*), `passphrase`, `known_hosts` (default: WEGO_KNOWN_HOSTS, else \
                     ~/.ssh/known_hosts). https tokens come from GITHUB_TOKEN / GITLAB_TOKEN (by the host's provider) \
                     or WEGO_GIT_TOKEN, through a credential callback: never in a URL, .git/config or a message.";
-
-/// Shared by `to_string` and `to_debug`.
-const PRINTS: &str = "`Repo(<path>)`.\n\nExample: `print(repo);`";
 
 fn default_branch(r: &Repo) -> R<String> {
     const P: &str = "repo.default_branch";

@@ -231,17 +231,12 @@ pub fn register_error_type(engine: &mut Engine) {
     // Scripts (and the reference) call it `Error`.
     use crate::diagnostics::Diagnostic as Error;
     engine.register_type_with_name::<Error>("Error");
-    const PRINTS: &str = "An `Error` a host function raised, as text: the message, then `help: <fix>` on its own \
-                          line. Throw it again as it is, or as text with a fix of your own appended.\n\n\
-                          Example: `try { fs::read(\"missing\") } catch (e) { log::warn(e.to_string()); }`";
     let printing = api_module! {
-        #[doc = PRINTS]
-        method to_string(error: &mut Error) -> String {
-            Ok(error.text())
-        }
-
-        #[doc = PRINTS]
-        method to_debug(error: &mut Error) -> String {
+        /// An `Error` a host function raised, as text: the message, then `help: <fix>` on its own line. Throw it
+        /// again as it is, or as text with a fix of your own appended.
+        ///
+        /// Example: `try { fs::read("missing") } catch (e) { log::warn(e.to_string()); }`
+        method to_string | to_debug(error: &mut Error) -> String {
             Ok(error.text())
         }
     };

@@ -47,16 +47,11 @@ impl fmt::Debug for Secret {
 /// Register the `Secret` type and how it prints.
 pub fn register_types(engine: &mut Engine) {
     engine.register_type_with_name::<Secret>("Secret");
-    const PRINTS: &str = "A `Secret` prints as `<secret>`, so it never reaches output or logs.\n\n\
-                          Example: `print(keys::ed25519(\"x\").private_key); // <secret>`";
     let printing = api_module! {
-        #[doc = PRINTS]
-        method to_string(secret: &mut Secret) -> String {
-            Ok(secret.to_string())
-        }
-
-        #[doc = PRINTS]
-        method to_debug(secret: &mut Secret) -> String {
+        /// A `Secret` prints as `<secret>`, so it never reaches output or logs.
+        ///
+        /// Example: `print(keys::ed25519("x").private_key); // <secret>`
+        method to_string | to_debug(secret: &mut Secret) -> String {
             Ok(secret.to_string())
         }
     };

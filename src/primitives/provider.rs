@@ -10,21 +10,12 @@ use super::api::api_module;
 use super::host::{fail, Host};
 use crate::primitives::log::Level;
 use crate::provider::{self as core, CreatePr, CreateRepo, NewKey, Notice, PResult, Policy, PrQuery, Repo, Session};
-use crate::secrets;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
 /// A provider handle: a host's API, optionally bound to the repository of the URL it was made from.
 #[derive(Clone)]
 pub struct Provider(Arc<core::Provider>);
-
-/// `Provider(<kind> <api url> <owner/name>)`, how a script prints a handle.
-impl std::fmt::Display for Provider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let repo = self.0.bound().map(|r| format!(" {}/{}", r.owner, r.name)).unwrap_or_default();
-        write!(f, "Provider({} {}{repo})", self.0.kind(), self.0.api())
-    }
-}
 
 /// Register the `Provider` type.
 pub fn register_types(engine: &mut Engine) {
@@ -44,7 +35,7 @@ fn for_url(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Provider> {
         deadline: Duration::from_secs(num("deadline_seconds", 300).max(1)),
     };
     let (kind, api) = (target.kind, target.api.clone());
-    let token = secrets::api_token(kind);
+    let token = crate::secrets::api_token(kind);
     let p = h.block_on(core::Provider::connect(target, token, policy)).map_err(|e| fail(P, e, None))?;
     h.session.log.emit(Level::Debug, "…", "90", &format!("{kind} API {api}"));
     Ok(Provider(Arc::new(p)))
@@ -61,13 +52,8 @@ fn run<T>(h: &Host, p: &Provider, prim: &str, op: impl AsyncFnOnce(&Session<'_>)
 }
 
 fn bound<'a>(p: &'a Provider, prim: &str) -> R<Repo<'a>> {
-    p.0.bound().ok_or_else(|| {
-        fail(
-            prim,
-            "this provider handle names no repository",
-            Some("make it from a repository URL: provider::for_url(\"https://github.com/org/repo\")"),
-        )
-    })
+    let help = "make it from a repository URL: provider::for_url(\"https://github.com/org/repo\")";
+    p.0.bound().ok_or_else(|| fail(prim, "this provider handle names no repository", Some(help)))
 }
 
 fn to_map<T: serde::Serialize>(v: &T, extra: &[(&str, Dynamic)]) -> Map {
@@ -138,14 +124,12 @@ pub fn module(host: &Arc<Host>) -> Module {
             Ok(provider.0.api().to_string())
         }
 
-        #[doc = PRINTS]
-        method to_string(provider: &mut Provider) -> String {
-            Ok(provider.to_string())
-        }
-
-        #[doc = PRINTS]
-        method to_debug(provider: &mut Provider) -> String {
-            Ok(provider.to_string())
+        /// `Provider(<kind> <api url> <owner/name>)`.
+        ///
+        /// Example: `print(p);`
+        method to_string | to_debug(provider: &mut Provider) -> String {
+            let repo = provider.0.bound().map(|r| format!(" {}/{}", r.owner, r.name)).unwrap_or_default();
+            Ok(format!("Provider({} {}{repo})", provider.0.kind(), provider.0.api()))
         }
 
         /// The user the token belongs to: `#{login, name, email, id}`.
@@ -287,9 +271,6 @@ pub fn module(host: &Arc<Host>) -> Module {
         }
     }
 }
-
-/// Shared by `to_string` and `to_debug`.
-const PRINTS: &str = "`Provider(<kind> <api url> <owner/name>)`.\n\nExample: `print(p);`";
 
 /// Shared by both forms of `repo`.
 const REPO: &str = "A repository: `#{owner, name, path, visibility, private, default_branch, clone_url, ssh_url, \
