@@ -23,24 +23,31 @@ pub struct SetArgs {
 pub struct InstallArgs {
     /// Flux version to install (default: the one this wego pins)
     #[arg(long)]
+    #[serde(skip)]
     pub flux_version: Option<String>,
     /// Path or URL of the Flux runtime manifest (install.yaml) to use instead of downloading it
     #[arg(long, env = "WEGO_FLUX_MANIFESTS", value_name = "PATH|URL")]
+    #[serde(skip)]
     pub flux_manifests: Option<String>,
     /// Controllers to install (default: source, kustomize, helm, notification)
     #[arg(long, value_delimiter = ',')]
+    #[serde(skip)]
     pub components: Option<Vec<String>>,
     /// Extra controllers: image-reflector-controller, image-automation-controller, source-watcher
     #[arg(long, value_delimiter = ',')]
+    #[serde(skip)]
     pub components_extra: Option<Vec<String>>,
     /// Keep the NetworkPolicies that restrict traffic to the controllers
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[serde(skip)]
     pub network_policy: Option<bool>,
     /// Container registry the controller images come from
     #[arg(long)]
+    #[serde(skip)]
     pub registry: Option<String>,
     /// Let the controllers watch every namespace (false: only the runtime namespace)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[serde(skip)]
     pub watch_all_namespaces: Option<bool>,
     /// The controllers' log level: debug, info or error (config `flux.logLevel`; wego's own
     /// is --wego-log-level)
@@ -222,40 +229,44 @@ fn parse_set(pairs: &[String]) -> Result<rhai::Map, Diagnostic> {
 
 /// The `args` map a command script sees: its flags, `set`, `command` and the global options.
 #[allow(private_bounds)]
-fn args_map<A: Serialize + HasSet>(name: &str, g: &GlobalArgs, a: &A, output: Output) -> Result<rhai::Map, Diagnostic> {
+fn args_map<A: Serialize + HasSet>(name: &str, a: &A, output: Output) -> Result<rhai::Map, Diagnostic> {
     let set = parse_set(a.set_args())?;
     let mut args = crate::primitives::to_dynamic(&serde_json::to_value(a).expect("args serialize"))
         .try_cast::<rhai::Map>()
         .unwrap_or_default();
     args.insert("set".into(), set.into());
-    insert_globals(&mut args, name, g, output);
+    insert_command(&mut args, name, output);
     Ok(args)
 }
 
-/// What every command script finds in `args` besides its own flags: `command` and the global
-/// options.
-pub(super) fn insert_globals(args: &mut rhai::Map, name: &str, g: &GlobalArgs, output: Output) {
+/// What every command script finds in `args` besides its own flags: `command` and `output`.
+fn insert_command(args: &mut rhai::Map, name: &str, output: Output) {
     args.insert("command".into(), name.into());
+    let output = serde_json::to_value(output).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    args.insert("output".into(), output.into());
+}
+
+/// A script command's `args` besides its own flags: `command`, `output` and the cluster
+/// options as given (`context`, `namespace`, `kubeconfig`; `()` when not), for scripts that
+/// hand them on.
+pub(super) fn insert_globals(args: &mut rhai::Map, name: &str, g: &GlobalArgs, output: Output) {
+    insert_command(args, name, output);
     for (k, v) in [("context", &g.context), ("namespace", &g.namespace)] {
         args.insert(k.into(), v.clone().map(rhai::Dynamic::from).unwrap_or(rhai::Dynamic::UNIT));
     }
-    args.insert(
-        "kubeconfig".into(),
-        g.kubeconfig.as_ref().map(|p| p.display().to_string().into()).unwrap_or(rhai::Dynamic::UNIT),
-    );
-    let output = serde_json::to_value(output).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    args.insert("output".into(), output.into());
+    let kubeconfig = g.kubeconfig.as_ref().map(|p| p.display().to_string().into());
+    args.insert("kubeconfig".into(), kubeconfig.unwrap_or(rhai::Dynamic::UNIT));
 }
 
 /// The script a product command runs and the `args` it sees, or `None` for a command that is
 /// not a script (`run`, `repl`, ...). Commands from the command line and from scripts
 /// (`wego::command`) both come through here.
-fn product(command: &Command, g: &GlobalArgs, output: Output) -> Option<Result<(&'static str, rhai::Map), Diagnostic>> {
+fn product(command: &Command, output: Output) -> Option<Result<(&'static str, rhai::Map), Diagnostic>> {
     let (name, args) = match command {
-        Command::Install(a) => ("install", args_map("install", g, a, output)),
-        Command::Add(a) => ("add", args_map("add", g, a, output)),
-        Command::Status(a) => ("status", args_map("status", g, a, output)),
-        Command::Version(a) => ("version", args_map("version", g, a, output)),
+        Command::Install(a) => ("install", args_map("install", a, output)),
+        Command::Add(a) => ("add", args_map("add", a, output)),
+        Command::Status(a) => ("status", args_map("status", a, output)),
+        Command::Version(a) => ("version", args_map("version", a, output)),
         _ => return None,
     };
     Some(args.map(|args| (name, args)))
@@ -281,12 +292,12 @@ pub fn script_command(command: &Command, g: &GlobalArgs) -> Result<i32, Failure>
     let ctx = Context::load(g, overrides)?;
     let color = ctx.globals.color;
     let fail = |d: Diagnostic| Failure { diagnostic: d, color, host: None };
-    let (name, args) = product(command, g, ctx.globals.output)
+    let (name, args) = product(command, ctx.globals.output)
         .unwrap_or_else(|| Err(Diagnostic::new("this command is not a script")))
         .map_err(fail)?;
     let script = script(&ctx.layers, name).map_err(fail)?;
     let (_rt, host) = ctx.host()?;
-    host.checkpoint.start(&host.rt, name, ping);
+    host.checkpoint.start(&host.session.rt, name, ping);
     crate::engine::run(&host, &script, args.into()).map_err(|d| Failure {
         diagnostic: d,
         color,
@@ -304,7 +315,7 @@ fn nested_command(host: &Arc<Host>, argv: &[String]) -> Result<Result<i32, Diagn
     }
     let cli = super::Cli::try_parse_from(std::iter::once("wego".to_string()).chain(argv.iter().cloned()))
         .map_err(nested_usage)?;
-    let (name, args) = product(&cli.command, &cli.global, host.globals.output).unwrap_or_else(|| {
+    let (name, args) = product(&cli.command, host.session.globals.output).unwrap_or_else(|| {
         Err(Diagnostic::new(format!("`{}` cannot run from a script", argv.first().map(String::as_str).unwrap_or("")))
             .with_help("wego::command runs install, add, status, version and the script commands"))
     })?;

@@ -401,7 +401,6 @@ fn globals(g: &GlobalArgs, color: bool) -> Globals {
     Globals {
         kubeconfig: g.kubeconfig.clone(),
         context: g.context.clone(),
-        namespace: g.namespace.clone(),
         output: g.output.unwrap_or_default(),
         verbose: g.verbose,
         color,

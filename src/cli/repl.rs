@@ -132,7 +132,7 @@ impl Session {
     /// Evaluate one input; prints its value (maps and arrays as YAML). Returns an exit code if
     /// the input called `exit(code)`.
     fn eval(&mut self, name: &str, input: &str) -> Result<Option<i32>, String> {
-        self.host.remember_source(name, input);
+        self.host.sources.remember_source(name, input);
         let mut ast = self.engine.compile(input).map_err(|e| self.host.render(&Diagnostic::from_parse(&e, name)))?;
         ast.set_source(name);
         let imports = imports_only(&ast);

@@ -174,7 +174,7 @@ impl ScriptCommand {
         let mut d = Diagnostic::new(format!("invalid command header: {}", e.message)).with_help(
             "the header declares arguments as `// wego:arg NAME \"help\"` and options as `// wego:flag --name [TYPE] \"help\"`",
         );
-        d.location = Some(Location { file: self.display.clone(), line: e.line, column: e.column });
+        d.location = Some(Location { file: self.display.clone(), line: Some(e.line), column: e.column, text: None });
         d
     }
 
@@ -235,7 +235,7 @@ pub fn run(c: &ScriptCommand, m: &ArgMatches) -> Result<i32, Failure> {
     let args = c.args(&sub, &g, ctx.globals.output).map_err(fail)?;
     let script = commands::script(&ctx.layers, &c.name).map_err(fail)?;
     let (_rt, host) = ctx.host()?;
-    host.checkpoint.start(&host.rt, &c.name, false);
+    host.checkpoint.start(&host.session.rt, &c.name, false);
     crate::engine::run(&host, &script, args).map_err(|d| Failure { diagnostic: d, color, host: Some(host.clone()) })
 }
 
@@ -250,7 +250,7 @@ pub fn nested(host: &Arc<Host>, argv: &[String]) -> Option<Result<Result<i32, Di
         let m = registry.augment(cli, false).try_get_matches_from(words).map_err(commands::nested_usage)?;
         let g = GlobalArgs::from_arg_matches(&m).map_err(commands::nested_usage)?;
         let sub = m.subcommand_matches(&c.name).cloned().unwrap_or_default();
-        let args = match c.args(&sub, &g, host.globals.output) {
+        let args = match c.args(&sub, &g, host.session.globals.output) {
             Ok(a) => a,
             Err(d) => return Ok(Err(d)),
         };
@@ -339,7 +339,7 @@ mod tests {
         let e = c.args(&ArgMatches::default(), &globals(), crate::engine::Output::Table).unwrap_err();
         let l = e.location.unwrap();
         assert!(l.file.ends_with("scripts/broken.rhai"), "{}", l.file);
-        assert_eq!((l.line, l.column), (2, 21));
+        assert_eq!((l.line, l.column), (Some(2), 21));
     }
 
     fn globals() -> GlobalArgs {

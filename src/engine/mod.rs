@@ -33,7 +33,7 @@ pub fn build(host: &Arc<Host>) -> Engine {
     engine.on_print(|s| println!("{s}"));
     let h = host.clone();
     engine.on_debug(move |s, src, pos| {
-        if h.globals.verbose > 0 {
+        if h.session.globals.verbose > 0 {
             eprintln!("debug: {}:{}: {s}", src.unwrap_or("<script>"), pos.line().unwrap_or(0));
         }
     });
@@ -43,7 +43,7 @@ pub fn build(host: &Arc<Host>) -> Engine {
 
 /// Compile `script` (recording its text for diagnostics).
 pub fn compile(engine: &Engine, host: &Host, script: &Resolved) -> Result<AST, Diagnostic> {
-    host.remember_source(&script.display, &script.text);
+    host.sources.remember_source(&script.display, &script.text);
     let mut ast =
         engine.compile(without_shebang(&script.text)).map_err(|e| Diagnostic::from_parse(&e, &script.display))?;
     ast.set_source(script.display.as_str());
@@ -105,5 +105,5 @@ pub fn exit_or_diagnostic(host: &Host, e: &EvalAltResult, display: &str) -> Resu
             _ => break,
         }
     }
-    Err(Diagnostic::from_eval(e, display, &|p| host.module_display(p)))
+    Err(Diagnostic::from_eval(e, display, &|p| host.sources.module_display(p)))
 }

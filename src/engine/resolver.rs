@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
 
+use super::diagnostics::Diagnostic;
 use super::layers::{Kind, Resolved};
 use super::Host;
 
@@ -66,13 +67,17 @@ impl ModuleResolver for LayeredResolver {
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
         let found = self
             .find(source, path)
-            .map_err(|e| Box::new(EvalAltResult::ErrorRuntime(format!("import: {e}").into(), pos)))?
+            .map_err(|e| {
+                let mut err = Diagnostic::new(format!("import: {e}")).raise();
+                err.set_position(pos);
+                err
+            })?
             .ok_or_else(|| Box::new(EvalAltResult::ErrorModuleNotFound(path.to_string(), pos)))?;
         if let Some(m) = self.cache.lock().expect("module cache").get(&found.display) {
             return Ok(m.clone());
         }
-        self.host.remember_source(&found.display, &found.text);
-        self.host.remember_module(path, &found.display);
+        self.host.sources.remember_source(&found.display, &found.text);
+        self.host.sources.remember_module(path, &found.display);
         let mut ast = engine.compile(&found.text).map_err(|e| {
             Box::new(EvalAltResult::ErrorInModule(
                 path.to_string(),

@@ -4,21 +4,26 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Module};
 
-use super::api::ApiModule;
+use super::api::api_module;
 use super::host::Host;
 
 pub fn module(host: &Arc<Host>) -> Module {
-    let mut m = ApiModule::new("Feature flags for experimental functions.");
-    let h = host.clone();
-    m.func(
-        "enabled",
-        &["name: &str", "bool"],
-        "Whether the experimental feature `name` is enabled (config `features:` or `WEGO_FEATURES=a,b`).\n\nExample: `if feature::enabled(\"image-automation\") { ... }`",
-        move |name: &str| h.config().features.iter().any(|f| f == name),
-    );
-    let h = host.clone();
-    m.func("list", &["Array"], "The enabled features.\n\nExample: `print(feature::list());`", move || -> Array {
-        h.config().features.iter().map(|f| Dynamic::from(f.clone())).collect()
-    });
-    m.build()
+    api_module! {
+        let h = host;
+        //! Feature flags for experimental functions.
+
+        /// Whether the experimental feature `name` is enabled (config `features:` or `WEGO_FEATURES=a,b`).
+        ///
+        /// Example: `if feature::enabled("image-automation") { ... }`
+        fn enabled(name: &str) -> bool {
+            Ok(h.config().features.iter().any(|f| f == name))
+        }
+
+        /// The enabled features.
+        ///
+        /// Example: `print(feature::list());`
+        fn list() -> Array {
+            Ok(h.config().features.iter().map(|f| Dynamic::from(f.clone())).collect())
+        }
+    }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use rhai::{EvalAltResult, Map, Module};
 
-use super::api::ApiModule;
+use super::api::api_module;
 use super::host::{fail, Host};
 
 const PRIM: &str = "flux::manifests";
@@ -89,7 +89,7 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
     let timeout = Duration::from_secs(cfg.download_timeout_seconds.max(1));
     let progress = |msg: &str| {
         if std::io::stderr().is_terminal() {
-            host.log.emit(super::log::Level::Info, "►", "36", msg);
+            host.session.log.emit(super::log::Level::Info, "►", "36", msg);
         }
     };
     let check = |text: String, from: &str| {
@@ -108,7 +108,7 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
                 Some(k) => format!("the known Flux v{version} manifest has {k}"),
                 None => format!("wego knows no checksum for Flux v{version}"),
             };
-            host.log.emit(
+            host.session.log.emit(
                 super::log::Level::Warn,
                 "⚠",
                 "33",
@@ -119,7 +119,7 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
     };
     if !source.is_empty() {
         if source.starts_with("http://") || source.starts_with("https://") {
-            if host.globals.offline {
+            if host.session.globals.offline {
                 return Err(fail(PRIM, format!("--offline forbids downloading {source}"), Some("pass a local file")));
             }
             progress(&format!("downloading Flux manifests from {source}"));
@@ -138,7 +138,10 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
         return Err(fail(
             PRIM,
             format!("wego has no checksum for Flux v{version}, so it cannot verify a download of it"),
-            Some("use the Flux version this wego pins (`wego version`), or verify the manifest yourself and pass it with --flux-manifests FILE"),
+            Some(
+                "use the Flux version this wego pins (`wego version`), \
+                 or verify the manifest yourself and pass it with --flux-manifests FILE",
+            ),
         ));
     };
     let cache = cache_file(&version);
@@ -148,7 +151,8 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
                 return Err(fail(
                     PRIM,
                     format!(
-                        "the cached Flux v{version} manifest {} has SHA-256 {actual}, expected {expected}: it was changed after download",
+                        "the cached Flux v{version} manifest {} has SHA-256 {actual}, expected {expected}: \
+                         it was changed after download",
                         p.display()
                     ),
                     Some(&format!("delete {} and run the command again to download it afresh", p.display())),
@@ -158,7 +162,7 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
         }
     }
     let url = format!("{}/v{version}/install.yaml", base.trim_end_matches('/'));
-    if host.globals.offline {
+    if host.session.globals.offline {
         return Err(fail(
             PRIM,
             format!("Flux v{version}'s manifests are not cached and --offline forbids downloading them"),
@@ -173,7 +177,10 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
         return Err(fail(
             PRIM,
             format!("the Flux v{version} manifest from {url} has SHA-256 {actual}, expected {expected}: refusing it"),
-            Some("the mirror serves a different file than Flux released; fix the mirror (flux.manifestsBaseUrl), or verify the file yourself and pass it with --flux-manifests FILE"),
+            Some(
+                "the mirror serves a different file than Flux released; fix the mirror (flux.manifestsBaseUrl), \
+                 or verify the file yourself and pass it with --flux-manifests FILE",
+            ),
         ));
     }
     if let Some(p) = cache {
@@ -190,15 +197,26 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
 }
 
 pub fn module(host: &Arc<Host>) -> Module {
-    let mut m = ApiModule::new("The Flux runtime: its release manifests.");
-    let h = host.clone();
-    m.func(
-        "manifests",
-        &["options: Map", "String"],
-        "The Flux runtime manifest (all controllers and CRDs) as YAML text.\nOptions: `version` (default config `flux.version`), `source` (a file or URL; default config `flux.manifests`), `base_url` (release downloads or a mirror; default config `flux.manifestsBaseUrl`).\nOrder: `source` if given (taken as given, with a warning when its SHA-256 is not the one wego knows for `version`); else the user cache (`~/.cache/wego/flux/v<version>/install.yaml`); else `<base_url>/v<version>/install.yaml`, then cached. A download and the cache must match the SHA-256 built into wego for `version`.\n\nErrors: offline with nothing cached; download or read failure; not a manifest; a download or cache entry whose checksum differs (the error names both); a version wego has no checksum for (without `source`).\n\nExample: `let objs = yaml::parse_all(flux::manifests(#{ version: \"2.9.4\" }));`",
-        move |opts: Map| manifests(&h, &opts),
-    );
-    m.build()
+    api_module! {
+        let h = host;
+        //! The Flux runtime: its release manifests.
+
+        /// The Flux runtime manifest (all controllers and CRDs) as YAML text.\
+        /// Options: `version` (default config `flux.version`), `source` (a file or URL; default config
+        /// `flux.manifests`), `base_url` (release downloads or a mirror; default config `flux.manifestsBaseUrl`).\
+        /// Order: `source` if given (taken as given, with a warning when its SHA-256 is not the one wego knows for
+        /// `version`); else the user cache (`~/.cache/wego/flux/v<version>/install.yaml`); else
+        /// `<base_url>/v<version>/install.yaml`, then cached. A download and the cache must match the SHA-256 built
+        /// into wego for `version`.
+        ///
+        /// Errors: offline with nothing cached; download or read failure; not a manifest; a download or cache entry
+        /// whose checksum differs (the error names both); a version wego has no checksum for (without `source`).
+        ///
+        /// Example: `let objs = yaml::parse_all(flux::manifests(#{ version: "2.9.4" }));`
+        fn manifests(options: Map) -> String {
+            manifests(h, &options)
+        }
+    }
 }
 
 #[cfg(test)]

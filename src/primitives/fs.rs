@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Module};
 
-use super::api::ApiModule;
+use super::api::api_module;
 use super::host::{fail, Host};
 pub use crate::paths::list_names;
 use crate::paths::{self, Access, Checked, PathError};
@@ -31,7 +31,7 @@ fn refusal(prim: &str, path: &str, e: PathError) -> Box<rhai::EvalAltResult> {
 }
 
 fn check_raw(host: &Host, path: &str, access: Access) -> Result<Checked, PathError> {
-    let roots = host.workspaces.lock().expect("workspaces").clone();
+    let roots = host.workspace.roots();
     let base = roots.first().cloned().unwrap_or_default();
     let real_roots: Vec<PathBuf> = roots.iter().map(|r| r.canonicalize().unwrap_or_else(|_| r.clone())).collect();
     if path.contains('\0') {
@@ -47,51 +47,51 @@ fn check_raw(host: &Host, path: &str, access: Access) -> Result<Checked, PathErr
 }
 
 pub fn module(host: &Arc<Host>) -> Module {
-    let mut m = ApiModule::new("Files inside the workspace (current directory and checked-out repos).");
-    let h = host.clone();
-    m.func(
-        "read",
-        &["path: &str", "String"],
-        "Read a UTF-8 file.\n\nErrors: missing file, outside the workspace.\n\nExample: `let text = fs::read(\"apps.yaml\");`",
-        move |path: &str| {
-            let p = resolve(&h, "fs::read", path)?;
+    api_module! {
+        let h = host;
+        //! Files inside the workspace (current directory and checked-out repos).
+
+        /// Read a UTF-8 file.
+        ///
+        /// Errors: missing file, outside the workspace.
+        ///
+        /// Example: `let text = fs::read("apps.yaml");`
+        fn read(path: &str) -> String {
+            let p = resolve(h, "fs::read", path)?;
             std::fs::read_to_string(&p).map_err(|e| fail("fs::read", format!("{path}: {e}"), None))
-        },
-    );
-    let h = host.clone();
-    m.func(
-        "write",
-        &["path: &str", "text: &str", "()"],
-        "Write a file, creating parent directories.\n\nErrors: outside the workspace (`..`, a symlink out), inside `.git`, through a dangling symlink.\n\nExample: `fs::write(\"out/app.yaml\", text);`",
-        move |path: &str, text: &str| {
-            let p = checked(&h, "fs::write", path, Access::Write)?.real;
+        }
+
+        /// Write a file, creating parent directories.
+        ///
+        /// Errors: outside the workspace (`..`, a symlink out), inside `.git`, through a dangling symlink.
+        ///
+        /// Example: `fs::write("out/app.yaml", text);`
+        fn write(path: &str, text: &str) -> () {
+            let p = checked(h, "fs::write", path, Access::Write)?.real;
             if let Some(dir) = p.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| fail("fs::write", format!("{path}: {e}"), None))?;
             }
             std::fs::write(&p, text).map_err(|e| fail("fs::write", format!("{path}: {e}"), None))
-        },
-    );
-    let h = host.clone();
-    m.func(
-        "exists",
-        &["path: &str", "bool"],
-        "Whether a file or directory exists (a symlink pointing at nothing does not).\n\nExample: `if fs::exists(\"Chart.yaml\") { ... }`",
-        move |path: &str| match check_raw(&h, path, Access::Read) {
-            Ok(c) => Ok(c.exists),
-            Err(PathError::BrokenLink) => Ok(false),
-            Err(e) => Err(refusal("fs::exists", path, e)),
-        },
-    );
-    let h = host.clone();
-    m.func(
-        "list",
-        &["dir: &str", "Array"],
-        "Names of the entries of a directory, sorted (directories end with `/`).\n\nExample: `for f in fs::list(\".\") { print(f); }`",
-        move |dir: &str| -> Result<Array, Box<rhai::EvalAltResult>> {
-            let p = resolve(&h, "fs::list", dir)?;
+        }
+
+        /// Whether a file or directory exists (a symlink pointing at nothing does not).
+        ///
+        /// Example: `if fs::exists("Chart.yaml") { ... }`
+        fn exists(path: &str) -> bool {
+            match check_raw(h, path, Access::Read) {
+                Ok(c) => Ok(c.exists),
+                Err(PathError::BrokenLink) => Ok(false),
+                Err(e) => Err(refusal("fs::exists", path, e)),
+            }
+        }
+
+        /// Names of the entries of a directory, sorted (directories end with `/`).
+        ///
+        /// Example: `for f in fs::list(".") { print(f); }`
+        fn list(dir: &str) -> Array {
+            let p = resolve(h, "fs::list", dir)?;
             let names = list_names(&p, &[]).map_err(|e| fail("fs::list", format!("{dir}: {e}"), None))?;
             Ok(names.into_iter().map(Dynamic::from).collect())
-        },
-    );
-    m.build()
+        }
+    }
 }

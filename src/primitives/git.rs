@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
 
-use super::api::ApiModule;
+use super::api::api_module;
 use super::host::{fail, Host};
 use crate::git::auth::{AuthOpts, Target};
 use crate::git::{remote, url, worktree, GitError};
@@ -87,7 +87,7 @@ fn opt_int(opts: &Map, key: &str) -> Option<i64> {
 }
 
 fn debug(h: &Host, msg: &str) {
-    h.log.emit(super::log::Level::Debug, "…", "90", msg);
+    h.session.log.emit(super::log::Level::Debug, "…", "90", msg);
 }
 
 fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
@@ -100,7 +100,10 @@ fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
         return Err(fail(
             P,
             format!("`{raw}` is a local path"),
-            Some("clone a local repository with #{local: true} from your own script; wego commands clone remote URLs only"),
+            Some(
+                "clone a local repository with #{local: true} from your own script; \
+                 wego commands clone remote URLs only",
+            ),
         ));
     }
     let auth = auth_opts(opts);
@@ -168,9 +171,9 @@ fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
     };
     let dir = dir.canonicalize().unwrap_or(dir);
     if let Some(t) = temp {
-        h.temp_dirs.lock().expect("temp dirs").push(t);
+        h.workspace.keep_temp(t);
     }
-    h.workspaces.lock().expect("workspaces").push(dir.clone());
+    h.workspace.add(dir.clone());
     Ok(Repo {
         inner: Arc::new(RepoInner {
             dir,
@@ -198,10 +201,7 @@ fn open(h: &Arc<Host>, dir: &str, opts: &Map) -> R<Repo> {
     let default = repo.find_reference("refs/remotes/origin/HEAD").ok().and_then(|r| {
         r.symbolic_target().ok().flatten().map(|t| t.trim_start_matches("refs/remotes/origin/").to_string())
     });
-    let mut ws = h.workspaces.lock().expect("workspaces");
-    if !ws.contains(&root) {
-        ws.push(root.clone());
-    }
+    h.workspace.add(root.clone());
     Ok(Repo {
         inner: Arc::new(RepoInner {
             dir: root,
@@ -264,174 +264,221 @@ pub fn register_types(engine: &mut Engine) {
 }
 
 pub fn module(host: &Arc<Host>) -> Module {
-    let mut m = ApiModule::new(
-        "Git repositories: clone (shallow by default), change files, commit and push. Tokens come from GITHUB_TOKEN, GITLAB_TOKEN or WEGO_GIT_TOKEN; ssh uses the agent or a key file and checks known_hosts.",
-    );
-    let auth_doc = "Auth options (any call that reaches a remote): `private_key` (ssh key file; default: ssh-agent, then ~/.ssh/id_*), `passphrase`, `known_hosts` (default: WEGO_KNOWN_HOSTS, else ~/.ssh/known_hosts). https tokens come from GITHUB_TOKEN / GITLAB_TOKEN (by the host's provider) or WEGO_GIT_TOKEN, through a credential callback: never in a URL, .git/config or a message.";
+    api_module! {
+        let h = host;
+        //! Git repositories: clone (shallow by default), change files, commit and push. Tokens come from GITHUB_TOKEN,
+        //! GITLAB_TOKEN or WEGO_GIT_TOKEN; ssh uses the agent or a key file and checks known_hosts.
 
-    let clone_doc = format!(
-        "Clone a repository and return a `Repo`. Options: `branch` (default: the remote's default branch; for an empty remote, the branch the first commit goes to, default `main`), `depth` (default 1, shallow; 0 for full history), `dir` (a new or empty directory inside the workspace; default: a temporary directory removed when the command ends), `wait_seconds` (keep trying this long, at most 120, while the remote refuses: for a repository the provider has just created; default 0), `local` (must be `true` to clone a local path or `file://` URL).\n{auth_doc}\n\nErrors: authentication (names the variable to set), unknown ssh host key, unreachable or missing repository, missing branch, `dir` not empty.\n\nExample: `let repo = git::clone(\"https://github.com/org/fleet.git\", #{{ depth: 1 }});`"
-    );
-    let h = host.clone();
-    m.func("clone", &["url: &str", "options: Map", "Repo"], &clone_doc, move |u: &str, o: Map| clone(&h, u, &o));
-    let h = host.clone();
-    m.func("clone", &["url: &str", "Repo"], &clone_doc, move |u: &str| clone(&h, u, &Map::new()));
+        /// Clone a repository and return a `Repo`. Options: `branch` (default: the remote's default branch; for an
+        /// empty remote, the branch the first commit goes to, default `main`), `depth` (default 1, shallow; 0 for full
+        /// history), `dir` (a new or empty directory inside the workspace; default: a temporary directory removed when
+        /// the command ends), `wait_seconds` (keep trying this long, at most 120, while the remote refuses: for a
+        /// repository the provider has just created; default 0), `local` (must be `true` to clone a local path or
+        /// `file://` URL).\
+        #[doc = AUTH]
+        ///
+        /// Errors: authentication (names the variable to set), unknown ssh host key, unreachable or missing repository,
+        /// missing branch, `dir` not empty.
+        ///
+        /// Example: `let repo = git::clone("https://github.com/org/fleet.git", #{ depth: 1 });`
+        fn clone(url: &str, #[optional] options: Map) -> Repo {
+            clone(h, url, &options)
+        }
 
-    let open_doc = "Open an existing repository in the workspace (e.g. the current directory) as a `Repo`. Options: the auth options used when it talks to its `origin`.\n\nErrors: not a repository, outside the workspace.\n\nExample: `let repo = git::open(\".\");`";
-    let h = host.clone();
-    m.func("open", &["dir: &str", "options: Map", "Repo"], open_doc, move |d: &str, o: Map| open(&h, d, &o));
-    let h = host.clone();
-    m.func("open", &["dir: &str", "Repo"], open_doc, move |d: &str| open(&h, d, &Map::new()));
+        /// Open an existing repository in the workspace (e.g. the current directory) as a `Repo`. Options: the auth
+        /// options used when it talks to its `origin`.
+        ///
+        /// Errors: not a repository, outside the workspace.
+        ///
+        /// Example: `let repo = git::open(".");`
+        fn open(dir: &str, #[optional] options: Map) -> Repo {
+            open(h, dir, &options)
+        }
 
-    let ls_doc = format!(
-        "List a remote's refs without cloning: a map of ref name to sha (`refs/heads/main`, `refs/tags/v1`, ...) plus `HEAD`, the ref the remote's HEAD points at (`refs/heads/main`). An empty remote gives `#{{}}`.\n{auth_doc}\n\nErrors: authentication, unknown ssh host key, unreachable or missing repository.\n\nExample: `let main = git::ls_remote(url)[\"refs/heads/main\"];`"
-    );
-    let h = host.clone();
-    m.func("ls_remote", &["url: &str", "options: Map", "Map"], &ls_doc, move |u: &str, o: Map| ls_remote(&h, u, &o));
-    let h = host.clone();
-    m.func("ls_remote", &["url: &str", "Map"], &ls_doc, move |u: &str| ls_remote(&h, u, &Map::new()));
+        /// List a remote's refs without cloning: a map of ref name to sha (`refs/heads/main`, `refs/tags/v1`, ...) plus
+        /// `HEAD`, the ref the remote's HEAD points at (`refs/heads/main`). An empty remote gives `#{}`.\
+        #[doc = AUTH]
+        ///
+        /// Errors: authentication, unknown ssh host key, unreachable or missing repository.
+        ///
+        /// Example: `let main = git::ls_remote(url)["refs/heads/main"];`
+        fn ls_remote(url: &str, #[optional] options: Map) -> Map {
+            ls_remote(h, url, &options)
+        }
 
-    let h = host.clone();
-    m.func(
-        "parse_url",
-        &["url: &str", "Map"],
-        "Take a remote URL apart: `#{scheme, host, port, owner, repo, path, prefix, provider, https, ssh}`. Accepts `git@host:org/repo.git`, `ssh://git@host[:port]/org/repo(.git)`, `https://host/org/repo(.git)`, `git://`, local paths; GitLab subgroups stay in `owner` (`group/sub`). `provider` is `github`, `gitlab` or \"\" — from the host (github.com, gitlab.com) or the config's `providers` entries (whose `host` may carry a path prefix). `https`/`ssh` are normalized forms (`https://host/owner/repo.git`, `ssh://git@host/owner/repo.git`).\n\nErrors: an unparseable URL, a URL carrying a password or token, no repository in the path.\n\nExample: `let u = git::parse_url(\"git@github.com:org/fleet.git\"); print(u.https);`",
-        move |u: &str| -> R<Dynamic> {
-            let d = url::describe(u, &h.config().providers).map_err(|e| fail("git::parse_url", e, None))?;
-            Ok(super::to_dynamic(&serde_json::to_value(d).expect("url serializes")))
-        },
-    );
+        /// Take a remote URL apart: `#{scheme, host, port, owner, repo, path, prefix, provider, https, ssh}`. Accepts
+        /// `git@host:org/repo.git`, `ssh://git@host[:port]/org/repo(.git)`, `https://host/org/repo(.git)`, `git://`,
+        /// local paths; GitLab subgroups stay in `owner` (`group/sub`). `provider` is `github`, `gitlab` or "" — from
+        /// the host (github.com, gitlab.com) or the config's `providers` entries (whose `host` may carry a path
+        /// prefix). `https`/`ssh` are normalized forms (`https://host/owner/repo.git`,
+        /// `ssh://git@host/owner/repo.git`).
+        ///
+        /// Errors: an unparseable URL, a URL carrying a password or token, no repository in the path.
+        ///
+        /// Example: `let u = git::parse_url("git@github.com:org/fleet.git"); print(u.https);`
+        fn parse_url(url: &str) -> Map {
+            let d = url::describe(url, &h.config().providers).map_err(|e| fail("git::parse_url", e, None))?;
+            let v = super::to_dynamic(&serde_json::to_value(d).expect("url serializes"));
+            Ok(v.try_cast::<Map>().unwrap_or_default())
+        }
 
-    // ---- Repo methods
-    m.method(
-        "path",
-        &["repo: &mut Repo", "String"],
-        "The repository's directory (absolute). `fs::` functions may use it too.\n\nExample: `print(repo.path());`",
-        |r: &mut Repo| r.inner.dir.display().to_string(),
-    );
-    m.method(
-        "url",
-        &["repo: &mut Repo", "String"],
-        "The URL of the repository's `origin` (never with credentials), or \"\" without one.\n\nExample: `print(repo.url());`",
-        |r: &mut Repo| r.inner.target.as_ref().map(|t| t.url.to_git()).unwrap_or_default(),
-    );
-    for name in ["to_string", "to_debug"] {
-        m.method(name, &["repo: &mut Repo", "String"], "`Repo(<path>)`.\n\nExample: `print(repo);`", |r: &mut Repo| {
-            format!("Repo({})", r.inner.dir.display())
-        });
-    }
+        /// The repository's directory (absolute). `fs::` functions may use it too.
+        ///
+        /// Example: `print(repo.path());`
+        method path(repo: &mut Repo) -> String {
+            Ok(repo.inner.dir.display().to_string())
+        }
 
-    m.method(
-        "default_branch",
-        &["repo: &mut Repo", "String"],
-        "The remote's default branch (what its HEAD points at), as found at clone time or asked from the remote. For an empty remote: the branch checked out.\n\nErrors: no `origin`, the remote is unreachable.\n\nExample: `let base = repo.default_branch();`",
-        |r: &mut Repo| -> R<String> {
-            const P: &str = "repo.default_branch";
-            if let Some(b) = r.inner.default_branch.lock().expect("default branch").clone() {
-                return Ok(b);
-            }
-            let t = r.target(P)?;
-            let refs = remote::ls_remote(t, &r.inner.auth).map_err(|e| err(P, e))?;
-            let b = match refs.default_branch() {
-                Some(b) => b,
-                None => worktree::head(&r.open(P)?).map_err(|e| err(P, e))?.0.unwrap_or_else(|| r.inner.unborn_branch.clone()),
-            };
-            *r.inner.default_branch.lock().expect("default branch") = Some(b.clone());
-            Ok(b)
-        },
-    );
+        /// The URL of the repository's `origin` (never with credentials), or "" without one.
+        ///
+        /// Example: `print(repo.url());`
+        method url(repo: &mut Repo) -> String {
+            Ok(repo.inner.target.as_ref().map(|t| t.url.to_git()).unwrap_or_default())
+        }
 
-    m.method(
-        "head",
-        &["repo: &mut Repo", "Map"],
-        "The checked-out branch and commit: `#{branch, sha}`; `branch` is `()` when detached, `sha` is `()` before the first commit.\n\nExample: `let here = repo.head().branch;`",
-        |r: &mut Repo| -> R<Map> {
-            let (b, s) = worktree::head(&r.open("repo.head")?).map_err(|e| err("repo.head", e))?;
+        /// `Repo(<path>)`.
+        ///
+        /// Example: `print(repo);`
+        method to_string | to_debug(repo: &mut Repo) -> String {
+            Ok(format!("Repo({})", repo.inner.dir.display()))
+        }
+
+        /// The remote's default branch (what its HEAD points at), as found at clone time or asked from the remote. For
+        /// an empty remote: the branch checked out.
+        ///
+        /// Errors: no `origin`, the remote is unreachable.
+        ///
+        /// Example: `let base = repo.default_branch();`
+        method default_branch(repo: &mut Repo) -> String {
+            default_branch(repo)
+        }
+
+        /// The checked-out branch and commit: `#{branch, sha}`; `branch` is `()` when detached, `sha` is `()` before
+        /// the first commit.
+        ///
+        /// Example: `let here = repo.head().branch;`
+        method head(repo: &mut Repo) -> Map {
+            let (b, s) = worktree::head(&repo.open("repo.head")?).map_err(|e| err("repo.head", e))?;
             Ok(str_map(&[("branch", opt_dyn(b)), ("sha", opt_dyn(s))]))
-        },
-    );
+        }
 
-    let checkout_doc = "Switch to `branch`: the local branch, else the remote's branch of that name (fetched), else — with `#{create: true}` — a new branch at the current commit. Uncommitted changes are kept when they do not conflict. Returns `#{branch, sha, source}` with `source` `local`, `remote` or `created`. Options: `create`; `fresh` (start the branch anew at the current commit, ignoring any local or remote branch of that name — push it with `force`).\n\nErrors: no such branch (without `create`), conflicting uncommitted changes, invalid name, the remote is unreachable.\n\nExample: `repo.checkout(\"wego/add-podinfo\", #{ create: true });`";
-    let h = host.clone();
-    m.method(
-        "checkout",
-        &["repo: &mut Repo", "branch: &str", "options: Map", "Map"],
-        checkout_doc,
-        move |r: &mut Repo, b: &str, o: Map| checkout(&h, r, b, &o),
-    );
-    let h = host.clone();
-    m.method("checkout", &["repo: &mut Repo", "branch: &str", "Map"], checkout_doc, move |r: &mut Repo, b: &str| {
-        checkout(&h, r, b, &Map::new())
-    });
+        /// Switch to `branch`: the local branch, else the remote's branch of that name (fetched), else — with
+        /// `#{create: true}` — a new branch at the current commit. Uncommitted changes are kept when they do not
+        /// conflict. Returns `#{branch, sha, source}` with `source` `local`, `remote` or `created`. Options: `create`;
+        /// `fresh` (start the branch anew at the current commit, ignoring any local or remote branch of that name —
+        /// push it with `force`).
+        ///
+        /// Errors: no such branch (without `create`), conflicting uncommitted changes, invalid name, the remote is
+        /// unreachable.
+        ///
+        /// Example: `repo.checkout("wego/add-podinfo", #{ create: true });`
+        method checkout(repo: &mut Repo, branch: &str, #[optional] options: Map) -> Map {
+            checkout(h, repo, branch, &options)
+        }
 
-    m.method(
-        "write",
-        &["repo: &mut Repo", "path: &str", "text: &str", "bool"],
-        "Write a file in the work tree (parent directories are created); returns whether its content changed. `path` is relative to the repository root and may not leave it or touch `.git`.\n\nErrors: the path leaves the repository or is inside .git; I/O errors.\n\nExample: `let changed = repo.write(\"apps/podinfo.yaml\", text);`",
-        |r: &mut Repo, p: &str, text: &str| worktree::write(&r.inner.dir, p, text).map_err(|e| err("repo.write", e)),
-    );
-    m.method(
-        "read",
-        &["repo: &mut Repo", "path: &str", "Dynamic"],
-        "Read a file of the work tree as text, or `()` when it does not exist.\n\nErrors: the path leaves the repository; not UTF-8.\n\nExample: `let cfg = repo.read(\".wego/config.yaml\") ?? \"\";`",
-        |r: &mut Repo, p: &str| -> R<Dynamic> {
-            Ok(opt_dyn(worktree::read(&r.inner.dir, p).map_err(|e| err("repo.read", e))?))
-        },
-    );
-    m.method(
-        "remove",
-        &["repo: &mut Repo", "path: &str", "bool"],
-        "Remove a file or directory of the work tree; returns whether anything was there.\n\nErrors: the path leaves the repository or is inside .git.\n\nExample: `repo.remove(\"apps/old.yaml\");`",
-        |r: &mut Repo, p: &str| worktree::remove(&r.inner.dir, p).map_err(|e| err("repo.remove", e)),
-    );
-    let list_doc = "Names in a directory of the work tree (\"\" or \".\" for the root), sorted; directories end with `/`; `.git` is left out; `[]` when the directory does not exist.\n\nErrors: the path leaves the repository.\n\nExample: `for f in repo.list(\"apps\") { print(f); }`";
-    m.method("list", &["repo: &mut Repo", "dir: &str", "Array"], list_doc, |r: &mut Repo, d: &str| -> R<Array> {
-        Ok(worktree::list(&r.inner.dir, d).map_err(|e| err("repo.list", e))?.into_iter().map(Dynamic::from).collect())
-    });
-    m.method("list", &["repo: &mut Repo", "Array"], list_doc, |r: &mut Repo| -> R<Array> {
-        Ok(worktree::list(&r.inner.dir, "").map_err(|e| err("repo.list", e))?.into_iter().map(Dynamic::from).collect())
-    });
-    m.method(
-        "status",
-        &["repo: &mut Repo", "Array"],
-        "Uncommitted changes against HEAD: `[#{path, status}]` with `status` one of `added`, `modified`, `deleted`, `renamed`, `typechange`, sorted by path; `[]` when clean.\n\nExample: `if repo.status().is_empty() { log::ok(\"nothing to do\"); }`",
-        |r: &mut Repo| -> R<Array> {
-            let st = worktree::status(&r.open("repo.status")?).map_err(|e| err("repo.status", e))?;
-            Ok(st
-                .into_iter()
-                .map(|(p, s)| Dynamic::from(str_map(&[("path", p.into()), ("status", s.into())])))
-                .collect())
-        },
-    );
-    m.method(
-        "diff",
-        &["repo: &mut Repo", "String"],
-        "A unified diff of the work tree (new files included) against HEAD — what a commit would record; \"\" when nothing changed. For `--dry-run`.\n\nExample: `if args.dry_run { print(repo.diff()); return; }`",
-        |r: &mut Repo| -> R<String> { worktree::diff(&r.open("repo.diff")?).map_err(|e| err("repo.diff", e)) },
-    );
+        /// Write a file in the work tree (parent directories are created); returns whether its content changed. `path`
+        /// is relative to the repository root and may not leave it or touch `.git`.
+        ///
+        /// Errors: the path leaves the repository or is inside .git; I/O errors.
+        ///
+        /// Example: `let changed = repo.write("apps/podinfo.yaml", text);`
+        method write(repo: &mut Repo, path: &str, text: &str) -> bool {
+            worktree::write(&repo.inner.dir, path, text).map_err(|e| err("repo.write", e))
+        }
 
-    let commit_doc = "Stage every change (new, changed and deleted files) and commit on the current branch. Returns the new commit's sha, or `()` when nothing changed. Options: `author_name`, `author_email` (or `author: \"Name <email>\"`); default: the config's `git.authorName`/`git.authorEmail`.\n\nErrors: an invalid author.\n\nExample: `let sha = repo.commit(\"Add podinfo\", #{ author_name: \"wego\", author_email: \"wego@example.com\" });`";
-    let h = host.clone();
-    m.method(
-        "commit",
-        &["repo: &mut Repo", "message: &str", "options: Map", "Dynamic"],
-        commit_doc,
-        move |r: &mut Repo, msg: &str, o: Map| commit(&h, r, msg, &o),
-    );
-    let h = host.clone();
-    m.method("commit", &["repo: &mut Repo", "message: &str", "Dynamic"], commit_doc, move |r: &mut Repo, msg: &str| {
-        commit(&h, r, msg, &Map::new())
-    });
+        /// Read a file of the work tree as text, or `()` when it does not exist.
+        ///
+        /// Errors: the path leaves the repository; not UTF-8.
+        ///
+        /// Example: `let cfg = repo.read(".wego/config.yaml") ?? "";`
+        method read(repo: &mut Repo, path: &str) -> Dynamic {
+            Ok(opt_dyn(worktree::read(&repo.inner.dir, path).map_err(|e| err("repo.read", e))?))
+        }
 
-    let push_doc = "Push a local branch to the branch of the same name on `origin`. Options: `branch` (default: the checked-out branch), `force`, `retries` (default 5). When the remote branch moved (someone pushed first), wego fetches it, re-applies its own commits on top (the same file changes; others' commits untouched) and pushes again, up to `retries` times; if the remote changed the same files, nothing is pushed and the error says so. Returns `#{branch, sha, rewrites}`.\n\nErrors: authentication (names the variable to set), unknown ssh host key, conflicting concurrent changes, rejected by the server (protected branch, hook).\n\nExample: `repo.push(#{});`";
-    let h = host.clone();
-    m.method("push", &["repo: &mut Repo", "options: Map", "Map"], push_doc, move |r: &mut Repo, o: Map| {
-        push(&h, r, &o)
-    });
-    let h = host.clone();
-    m.method("push", &["repo: &mut Repo", "Map"], push_doc, move |r: &mut Repo| push(&h, r, &Map::new()));
+        /// Remove a file or directory of the work tree; returns whether anything was there.
+        ///
+        /// Errors: the path leaves the repository or is inside .git.
+        ///
+        /// Example: `repo.remove("apps/old.yaml");`
+        method remove(repo: &mut Repo, path: &str) -> bool {
+            worktree::remove(&repo.inner.dir, path).map_err(|e| err("repo.remove", e))
+        }
 
-    m.build()
+        /// Names in a directory of the work tree ("" or "." for the root), sorted; directories end with `/`; `.git` is
+        /// left out; `[]` when the directory does not exist.
+        ///
+        /// Errors: the path leaves the repository.
+        ///
+        /// Example: `for f in repo.list("apps") { print(f); }`
+        method list(repo: &mut Repo, #[optional] dir: &str) -> Array {
+            let names = worktree::list(&repo.inner.dir, dir).map_err(|e| err("repo.list", e))?;
+            Ok(names.into_iter().map(Dynamic::from).collect())
+        }
+
+        /// Uncommitted changes against HEAD: `[#{path, status}]` with `status` one of `added`, `modified`, `deleted`,
+        /// `renamed`, `typechange`, sorted by path; `[]` when clean.
+        ///
+        /// Example: `if repo.status().is_empty() { log::ok("nothing to do"); }`
+        method status(repo: &mut Repo) -> Array {
+            let st = worktree::status(&repo.open("repo.status")?).map_err(|e| err("repo.status", e))?;
+            let entry = |(p, s): (String, &str)| Dynamic::from(str_map(&[("path", p.into()), ("status", s.into())]));
+            Ok(st.into_iter().map(entry).collect())
+        }
+
+        /// A unified diff of the work tree (new files included) against HEAD — what a commit would record; "" when
+        /// nothing changed. For `--dry-run`.
+        ///
+        /// Example: `if args.dry_run { print(repo.diff()); return; }`
+        method diff(repo: &mut Repo) -> String {
+            worktree::diff(&repo.open("repo.diff")?).map_err(|e| err("repo.diff", e))
+        }
+
+        /// Stage every change (new, changed and deleted files) and commit on the current branch. Returns the new
+        /// commit's sha, or `()` when nothing changed. Options: `author_name`, `author_email` (or `author: "Name
+        /// <email>"`); default: the config's `git.authorName`/`git.authorEmail`.
+        ///
+        /// Errors: an invalid author.
+        ///
+        /// Example: `let sha = repo.commit("Add podinfo", #{ author_name: "wego", author_email: "wego@example.com" });`
+        method commit(repo: &mut Repo, message: &str, #[optional] options: Map) -> Dynamic {
+            commit(h, repo, message, &options)
+        }
+
+        /// Push a local branch to the branch of the same name on `origin`. Options: `branch` (default: the checked-out
+        /// branch), `force`, `retries` (default 5). When the remote branch moved (someone pushed first), wego fetches
+        /// it, re-applies its own commits on top (the same file changes; others' commits untouched) and pushes again,
+        /// up to `retries` times; if the remote changed the same files, nothing is pushed and the error says so.
+        /// Returns `#{branch, sha, rewrites}`.
+        ///
+        /// Errors: authentication (names the variable to set), unknown ssh host key, conflicting concurrent changes,
+        /// rejected by the server (protected branch, hook).
+        ///
+        /// Example: `repo.push(#{});`
+        method push(repo: &mut Repo, #[optional] options: Map) -> Map {
+            push(h, repo, &options)
+        }
+    }
+}
+
+/// The auth options, shared by the functions that reach a remote.
+const AUTH: &str = "Auth options (any call that reaches a remote): `private_key` (ssh key file; default: ssh-agent, \
+                    then ~/.ssh/id_*), `passphrase`, `known_hosts` (default: WEGO_KNOWN_HOSTS, else \
+                    ~/.ssh/known_hosts). https tokens come from GITHUB_TOKEN / GITLAB_TOKEN (by the host's provider) \
+                    or WEGO_GIT_TOKEN, through a credential callback: never in a URL, .git/config or a message.";
+
+fn default_branch(r: &Repo) -> R<String> {
+    const P: &str = "repo.default_branch";
+    if let Some(b) = r.inner.default_branch.lock().expect("default branch").clone() {
+        return Ok(b);
+    }
+    let t = r.target(P)?;
+    let refs = remote::ls_remote(t, &r.inner.auth).map_err(|e| err(P, e))?;
+    let b = match refs.default_branch() {
+        Some(b) => b,
+        None => worktree::head(&r.open(P)?).map_err(|e| err(P, e))?.0.unwrap_or_else(|| r.inner.unborn_branch.clone()),
+    };
+    *r.inner.default_branch.lock().expect("default branch") = Some(b.clone());
+    Ok(b)
 }
 
 fn checkout(h: &Host, r: &Repo, branch: &str, opts: &Map) -> R<Map> {
@@ -485,7 +532,7 @@ fn push(h: &Host, r: &Repo, opts: &Map) -> R<Map> {
     let p = remote::push(&repo, t, &r.inner.auth, &branch, super::opt_bool(opts, "force"), retries)
         .map_err(|e| err(P, e))?;
     if p.rewrites > 0 {
-        h.log.emit(
+        h.session.log.emit(
             super::log::Level::Info,
             "•",
             "0",

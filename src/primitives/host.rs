@@ -1,13 +1,16 @@
-//! The host a running script reaches: flags, layers, config, renderer, logger, cluster
-//! state, and the runner for nested commands, plus the errors primitives raise.
+//! The host a running script reaches, one part per concern — the session (runtime, flags,
+//! logger), the settings (config), the workspace, the source map for diagnostics — beside the
+//! layered files, the service clients and the runner for nested commands; plus the error
+//! primitives raise.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 
-use rhai::{Dynamic, EvalAltResult, Position};
+use rhai::{Dynamic, Engine, EvalAltResult, Position};
 
-use crate::config::Effective;
+use super::api::api_module;
+use crate::config::{Config, ConfigError, Effective, Loader};
 use crate::diagnostics::{Diagnostic, SourceLookup};
 use crate::layers::Layers;
 use crate::render::Renderer;
@@ -35,7 +38,6 @@ pub enum Output {
 pub struct Globals {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
-    pub namespace: Option<String>,
     pub output: Output,
     pub verbose: u8,
     pub color: bool,
@@ -43,96 +45,91 @@ pub struct Globals {
     pub allow_exec: bool,
 }
 
-/// Everything a running script can reach. Shared by all primitives.
+/// Everything a running script can reach, by concern. Shared by all primitives.
 pub struct Host {
-    pub rt: tokio::runtime::Handle,
-    pub globals: Globals,
+    /// How this invocation runs: its runtime, flags and logger.
+    pub session: Session,
+    /// The effective config, and how to rebuild it for a checked-out wego repo.
+    pub settings: Settings,
+    /// Where file primitives may reach.
+    pub workspace: Workspace,
+    /// Script sources, for diagnostics.
+    pub sources: SourceMap,
+    /// The layered scripts, templates and stdlib, and the template renderer over them.
     pub layers: Arc<Layers>,
-    config: std::sync::RwLock<Effective>,
-    /// How the config was built, to rebuild it when a command checks out the wego repo.
-    loader: crate::config::Loader,
     pub renderer: Renderer,
-    /// Directories file primitives may touch: the current directory, and repos checked out.
-    pub workspaces: Mutex<Vec<PathBuf>>,
-    /// Temporary directories (e.g. repos cloned without a `dir`), removed when the command ends.
-    pub temp_dirs: Mutex<Vec<tempfile::TempDir>>,
-    pub log: super::log::Logger,
-    pub checkpoint: crate::checkpoint::Checkpoint,
+    /// The clients of outside services.
     pub kube: crate::k8s::KubeState,
-    /// Source text by display name, for diagnostics.
-    sources: Mutex<HashMap<String, String>>,
-    /// Import path -> display name, for errors raised while a module loads.
-    modules: Mutex<HashMap<String, String>>,
+    pub checkpoint: crate::checkpoint::Checkpoint,
     /// Runs `wego::command`; see [`CommandRunner`].
     commands: CommandRunner,
 }
 
-/// Raised by `exit(code)`; carried through Rhai as a termination token.
-#[derive(Debug, Clone, Copy)]
-pub struct ExitCode(pub i32);
+/// How this invocation runs: the runtime primitives block on, the global flags, the logger.
+pub struct Session {
+    pub rt: tokio::runtime::Handle,
+    pub globals: Globals,
+    pub log: super::log::Logger,
+}
 
-impl Host {
-    pub fn new(
-        rt: tokio::runtime::Handle,
-        globals: Globals,
-        layers: Arc<Layers>,
-        loader: crate::config::Loader,
-        config: Effective,
-        workspace: PathBuf,
-        commands: CommandRunner,
-    ) -> Arc<Self> {
-        let log = super::log::Logger::new(&config.config.log_level, globals.verbose, globals.color);
-        let checkpoint = crate::checkpoint::Checkpoint::new(&config.config, globals.offline);
-        let kube = crate::k8s::KubeState::new(crate::k8s::Target {
-            kubeconfig: globals.kubeconfig.clone(),
-            context: globals.context.clone(),
-        });
-        Arc::new(Host {
-            rt,
-            renderer: Renderer::with_limits(layers.clone(), &config.config.limits),
-            layers,
-            config: std::sync::RwLock::new(config),
-            loader,
-            globals,
-            workspaces: Mutex::new(vec![workspace]),
-            temp_dirs: Mutex::new(Vec::new()),
-            log,
-            checkpoint,
-            kube,
-            sources: Mutex::new(HashMap::new()),
-            modules: Mutex::new(HashMap::new()),
-            commands,
-        })
-    }
+/// The effective config and the loader that built it.
+pub struct Settings {
+    effective: RwLock<Effective>,
+    loader: Loader,
+}
 
+impl Settings {
     /// The effective config.
-    pub fn config(&self) -> crate::config::Config {
-        self.config.read().expect("config lock").config.clone()
+    pub fn config(&self) -> Config {
+        self.effective.read().expect("config lock").config.clone()
     }
 
-    /// The effective config with the origin of each value.
-    pub fn effective(&self) -> Effective {
-        self.config.read().expect("config lock").clone()
-    }
-
-    /// Make `repo` the wego repo in effect: its `.wego/` overrides scripts' imports and
-    /// templates from now on, and its `.wego/config.yaml` takes its place in the config. A
-    /// clone is trusted by its `origin` URL (it lives in a temporary directory), a work tree
-    /// without one by its path.
-    pub fn use_repo(&self, repo: &std::path::Path) -> Result<crate::config::Config, crate::config::ConfigError> {
-        let loader = crate::config::Loader { repo_file: Some(repo.join(".wego/config.yaml")), ..self.loader.clone() };
+    /// Load the config again with `repo`'s `.wego/config.yaml` as the repo file, and use it.
+    fn use_repo_file(&self, repo: &Path) -> Result<Config, ConfigError> {
+        let loader = Loader { repo_file: Some(repo.join(".wego/config.yaml")), ..self.loader.clone() };
         let effective = loader.load()?;
         let config = effective.config.clone();
-        *self.config.write().expect("config lock") = effective;
-        let origin = crate::git::worktree::open(repo)
-            .ok()
-            .and_then(|r| r.find_remote("origin").ok().and_then(|o| o.url().ok().map(str::to_string)));
-        let key = origin.and_then(|u| trust::Key::url(&u).ok()).unwrap_or_else(|| trust::Key::dir(repo));
-        self.layers.set_repo_root(repo, key);
-        self.renderer.reload();
+        *self.effective.write().expect("config lock") = effective;
         Ok(config)
     }
+}
 
+/// The directories file primitives may touch (the current directory, and repos checked
+/// out), and the temporary ones to remove when the command ends.
+pub struct Workspace {
+    roots: Mutex<Vec<PathBuf>>,
+    temp_dirs: Mutex<Vec<tempfile::TempDir>>,
+}
+
+impl Workspace {
+    /// The roots, the first being the directory relative paths start from.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        self.roots.lock().expect("workspaces").clone()
+    }
+
+    /// Let file primitives reach `dir` too.
+    pub fn add(&self, dir: PathBuf) {
+        let mut roots = self.roots.lock().expect("workspaces");
+        if !roots.contains(&dir) {
+            roots.push(dir);
+        }
+    }
+
+    /// Keep `dir` until the command ends, then remove it.
+    pub fn keep_temp(&self, dir: tempfile::TempDir) {
+        self.temp_dirs.lock().expect("temp dirs").push(dir);
+    }
+}
+
+/// Source text by display name, and import path by display name, for diagnostics.
+#[derive(Default)]
+pub struct SourceMap {
+    sources: Mutex<HashMap<String, String>>,
+    /// Import path -> display name, for errors raised while a module loads.
+    modules: Mutex<HashMap<String, String>>,
+}
+
+impl SourceMap {
     pub fn remember_source(&self, display: &str, text: &str) {
         self.sources.lock().expect("sources").insert(display.to_string(), text.to_string());
     }
@@ -144,10 +141,70 @@ impl Host {
     pub fn module_display(&self, path: &str) -> Option<String> {
         self.modules.lock().expect("modules").get(path).cloned()
     }
+}
+
+impl SourceLookup for SourceMap {
+    fn source(&self, file: &str) -> Option<String> {
+        self.sources.lock().expect("sources").get(file).cloned()
+    }
+}
+
+/// Raised by `exit(code)`; carried through Rhai as a termination token.
+#[derive(Debug, Clone, Copy)]
+pub struct ExitCode(pub i32);
+
+impl Host {
+    pub fn new(
+        rt: tokio::runtime::Handle,
+        globals: Globals,
+        layers: Arc<Layers>,
+        loader: Loader,
+        config: Effective,
+        workspace: PathBuf,
+        commands: CommandRunner,
+    ) -> Arc<Self> {
+        let log = super::log::Logger::new(&config.config.log_level, globals.verbose, globals.color);
+        let checkpoint = crate::checkpoint::Checkpoint::new(&config.config, globals.offline);
+        let kube = crate::k8s::KubeState::new(crate::k8s::Target {
+            kubeconfig: globals.kubeconfig.clone(),
+            context: globals.context.clone(),
+        });
+        Arc::new(Host {
+            renderer: Renderer::with_limits(layers.clone(), &config.config.limits),
+            layers,
+            session: Session { rt, globals, log },
+            settings: Settings { effective: RwLock::new(config), loader },
+            workspace: Workspace { roots: Mutex::new(vec![workspace]), temp_dirs: Mutex::new(Vec::new()) },
+            sources: SourceMap::default(),
+            checkpoint,
+            kube,
+            commands,
+        })
+    }
+
+    /// The effective config.
+    pub fn config(&self) -> Config {
+        self.settings.config()
+    }
+
+    /// Make `repo` the wego repo in effect: its `.wego/` overrides scripts' imports and
+    /// templates from now on, and its `.wego/config.yaml` takes its place in the config. A
+    /// clone is trusted by its `origin` URL (it lives in a temporary directory), a work tree
+    /// without one by its path.
+    pub fn use_repo(&self, repo: &Path) -> Result<Config, ConfigError> {
+        let config = self.settings.use_repo_file(repo)?;
+        let origin = crate::git::worktree::open(repo)
+            .ok()
+            .and_then(|r| r.find_remote("origin").ok().and_then(|o| o.url().ok().map(str::to_string)));
+        let key = origin.and_then(|u| trust::Key::url(&u).ok()).unwrap_or_else(|| trust::Key::dir(repo));
+        self.layers.set_repo_root(repo, key);
+        self.renderer.reload();
+        Ok(config)
+    }
 
     /// Render a diagnostic for the terminal.
     pub fn render(&self, d: &Diagnostic) -> String {
-        d.render(self, self.globals.color)
+        d.render(&self.sources, self.session.globals.color)
     }
 
     /// Run a product command from a script (the words after `wego`), through the runner the
@@ -158,24 +215,32 @@ impl Host {
 
     /// Run `f` on the host's tokio runtime from a script thread.
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
+        self.session.rt.block_on(f)
     }
 }
 
-impl SourceLookup for Host {
-    fn source(&self, file: &str) -> Option<String> {
-        self.sources.lock().expect("sources").get(file).cloned()
-    }
-}
-
-/// The error a primitive raises: `"<prim>: <cause>"`, with `help: <fix>` on its own line.
+/// The error a primitive raises: `<prim>: <cause>` and the fix, as wego's one error type.
 pub fn fail(prim: &str, cause: impl std::fmt::Display, help: Option<&str>) -> Box<EvalAltResult> {
-    let mut msg = format!("{prim}: {cause}");
-    if let Some(h) = help {
-        msg.push_str("\nhelp: ");
-        msg.push_str(h);
-    }
-    Box::new(EvalAltResult::ErrorRuntime(msg.into(), Position::NONE))
+    let mut d = Diagnostic::new(format!("{prim}: {cause}"));
+    d.help = help.map(str::to_string);
+    d.raise()
+}
+
+/// Register the `Error` type a script catches from a host function, and how it prints.
+pub fn register_error_type(engine: &mut Engine) {
+    // Scripts (and the reference) call it `Error`.
+    use crate::diagnostics::Diagnostic as Error;
+    engine.register_type_with_name::<Error>("Error");
+    let printing = api_module! {
+        /// An `Error` a host function raised, as text: the message, then `help: <fix>` on its own line. Throw it
+        /// again as it is, or as text with a fix of your own appended.
+        ///
+        /// Example: `try { fs::read("missing") } catch (e) { log::warn(e.to_string()); }`
+        method to_string | to_debug(error: &mut Error) -> String {
+            Ok(error.text())
+        }
+    };
+    engine.register_global_module(printing.into());
 }
 
 /// Raise `exit(code)`.

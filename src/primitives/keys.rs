@@ -1,9 +1,10 @@
 //! `keys::` — deploy keys: generate an ed25519 key pair, and the known_hosts lines Flux needs
 //! for a git host. Host keys come only from verified sources — the user's known_hosts files,
 //! a file the user names, or the provider's published keys (`provider.ssh_host_keys()`); a
-//! key a server presents is only ever checked against those, never trusted on first sight. Private keys come back as a `Secret`, which prints as `<secret>` so
-//! it cannot reach a log or an error by accident; it keeps its value where data is written
-//! (a Kubernetes Secret through `kube::apply`).
+//! key a server presents is only ever checked against those, never trusted on first sight.
+//! Private keys come back as a `Secret`, which prints as `<secret>` so it cannot reach a log
+//! or an error by accident; it keeps its value where data is written (a Kubernetes Secret
+//! through `kube::apply`).
 
 use std::fmt;
 use std::net::{TcpStream, ToSocketAddrs};
@@ -14,7 +15,7 @@ use std::time::Duration;
 use rhai::{Dynamic, Engine, EvalAltResult, Map, Module};
 use ssh_key::{Algorithm, LineEnding, PrivateKey};
 
-use super::api::ApiModule;
+use super::api::api_module;
 use super::host::fail;
 use crate::git::auth;
 
@@ -43,14 +44,18 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Register the `Secret` type and how it prints.
 pub fn register_types(engine: &mut Engine) {
     engine.register_type_with_name::<Secret>("Secret");
-    for name in ["to_string", "to_debug"] {
-        rhai::FuncRegistration::new(name)
-            .with_params_info(["secret: &mut Secret", "String"])
-            .with_comments(["/// A `Secret` prints as `<secret>`, so it never reaches output or logs.\n///\n/// Example: `print(keys::ed25519(\"x\").private_key); // <secret>`"])
-            .register_into_engine(engine, |s: &mut Secret| s.to_string());
-    }
+    let printing = api_module! {
+        /// A `Secret` prints as `<secret>`, so it never reaches output or logs.
+        ///
+        /// Example: `print(keys::ed25519("x").private_key); // <secret>`
+        method to_string | to_debug(secret: &mut Secret) -> String {
+            Ok(secret.to_string())
+        }
+    };
+    engine.register_global_module(printing.into());
 }
 
 fn ed25519(comment: &str) -> Result<Map, String> {
@@ -158,10 +163,12 @@ pub fn verify_presented(host: &str, port: u16, expected: &str) -> Result<String,
     if !auth::vouches_for(expected, &name, &kind, &blob) {
         return Err((
             format!(
-                "the SSH server at {name} presented {kind} {}, which the expected known_hosts lines do not list; someone may be intercepting the connection, or the server's key changed",
+                "the SSH server at {name} presented {kind} {}, which the expected known_hosts lines do not list; \
+                 someone may be intercepting the connection, or the server's key changed",
                 auth::fingerprint(&blob)
             ),
-            "check the key with the server's administrator (or the provider's published keys) before trusting it".into(),
+            "check the key with the server's administrator (or the provider's published keys) before trusting it"
+                .into(),
         ));
     }
     Ok(lines.join("\n") + "\n")
@@ -199,44 +206,60 @@ fn lookup_prim(host: &str, port: i64, opts: &Map) -> Result<Dynamic, Box<EvalAlt
 }
 
 pub fn module() -> Module {
-    let mut m = ApiModule::new("Deploy keys: key pairs, and SSH host keys from verified sources only.");
-    m.func(
-        "ed25519",
-        &["comment: &str", "Map"],
-        "Generate an ed25519 key pair: `#{private_key, public_key, fingerprint}`. `private_key` (OpenSSH format) is a `Secret`: it prints as `<secret>` and keeps its value only where data is written, e.g. a Kubernetes Secret applied with `kube::apply`.\n\nExample: `let k = keys::ed25519(\"wego deploy key\"); provider.add_deploy_key(#{ title: \"wego\", key: k.public_key, read_only: true });`",
-        |comment: &str| ed25519(comment).map_err(|e| fail("keys::ed25519", e, None)),
-    );
-    const LOOKUP_DOC: &str = "The known_hosts lines (`HOST KEYTYPE BASE64`, one per key; HOST is `host` for port 22, `[host]:port` otherwise) the user's `~/.ssh/known_hosts` holds for `host:port`, hashed entries included; `()` when it has none. Option `file`: read that file instead (e.g. from `--ssh-known-hosts FILE`); it must exist. Keys named by an `@revoked` line are left out. Nothing is asked of the server: these lines come only from files the user keeps.\n\nErrors: invalid host or port; an unreadable `file`.\n\nExample: `let kh = keys::known_hosts_lookup(\"github.com\", 22, #{ file: \"team_known_hosts\" });`";
-    m.func("known_hosts_lookup", &["host: &str", "port: i64", "String | ()"], LOOKUP_DOC, |host: &str, port: i64| {
-        lookup_prim(host, port, &Map::new())
-    });
-    m.func(
-        "known_hosts_lookup",
-        &["host: &str", "port: i64", "options: Map", "String | ()"],
-        LOOKUP_DOC,
-        |host: &str, port: i64, opts: Map| lookup_prim(host, port, &opts),
-    );
-    m.func(
-        "verify_host_key",
-        &["host: &str", "port: i64", "known_hosts: &str", "String"],
-        "Connect to the SSH server at `host:port` and check that the host key it presents is one of `known_hosts` (lines from a verified source: `known_hosts_lookup`, or `provider.ssh_host_keys()` written as `HOST KEYTYPE BASE64`). Returns those lines for the host. A key the lines do not list is an error: there is no trust on first use.\n\nErrors: invalid host or port; no line for the host; unreachable server; a presented key that is not listed.\n\nExample: `let kh = keys::verify_host_key(\"github.com\", 22, keys::known_hosts_lookup(\"github.com\", 22) ?? \"\");`",
-        |host: &str, port: i64, expected: &str| {
+    api_module! {
+        //! Deploy keys: key pairs, and SSH host keys from verified sources only.
+
+        /// Generate an ed25519 key pair: `#{private_key, public_key, fingerprint}`. `private_key` (OpenSSH format) is a
+        /// `Secret`: it prints as `<secret>` and keeps its value only where data is written, e.g. a Kubernetes Secret
+        /// applied with `kube::apply`.
+        ///
+        /// Example: `let k = keys::ed25519("wego deploy key"); provider.add_deploy_key(#{ title: "wego", key:
+        /// k.public_key, read_only: true });`
+        fn ed25519(comment: &str) -> Map {
+            ed25519(comment).map_err(|e| fail("keys::ed25519", e, None))
+        }
+
+        /// The known_hosts lines (`HOST KEYTYPE BASE64`, one per key; HOST is `host` for port 22, `[host]:port`
+        /// otherwise) the user's `~/.ssh/known_hosts` holds for `host:port`, hashed entries included; `()` when it has
+        /// none. Option `file`: read that file instead (e.g. from `--ssh-known-hosts FILE`); it must exist. Keys named
+        /// by an `@revoked` line are left out. Nothing is asked of the server: these lines come only from files the
+        /// user keeps.
+        ///
+        /// Errors: invalid host or port; an unreadable `file`.
+        ///
+        /// Example: `let kh = keys::known_hosts_lookup("github.com", 22, #{ file: "team_known_hosts" });`
+        fn known_hosts_lookup(host: &str, port: i64, #[optional] options: Map) -> Dynamic {
+            lookup_prim(host, port, &options)
+        }
+
+        /// Connect to the SSH server at `host:port` and check that the host key it presents is one of `known_hosts`
+        /// (lines from a verified source: `known_hosts_lookup`, or `provider.ssh_host_keys()` written as `HOST KEYTYPE
+        /// BASE64`). Returns those lines for the host. A key the lines do not list is an error: there is no trust on
+        /// first use.
+        ///
+        /// Errors: invalid host or port; no line for the host; unreachable server; a presented key that is not listed.
+        ///
+        /// Example: `let kh = keys::verify_host_key("github.com", 22, keys::known_hosts_lookup("github.com", 22) ??
+        /// "");`
+        fn verify_host_key(host: &str, port: i64, known_hosts: &str) -> String {
             const PRIM: &str = "keys::verify_host_key";
             let (host, port) = host_port(host, port).map_err(|(e, h)| fail(PRIM, e, Some(h)))?;
-            verify_presented(&host, port, expected).map_err(|(e, h)| fail(PRIM, e, Some(&h)))
-        },
-    );
-    m.func(
-        "known_hosts",
-        &["host: &str", "port: i64", "String"],
-        "The known_hosts lines wego's own ssh connections trust for `host:port` (`WEGO_KNOWN_HOSTS`, else `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`), after checking that the key the server presents now is among them. A host those files do not list is an error, never trusted on first sight.\n\nErrors: invalid host or port; no entry for the host; unreachable server; a presented key that is not listed.\n\nExample: `let kh = keys::known_hosts(\"github.com\", 22);`",
-        |host: &str, port: i64| {
+            verify_presented(&host, port, known_hosts).map_err(|(e, h)| fail(PRIM, e, Some(&h)))
+        }
+
+        /// The known_hosts lines wego's own ssh connections trust for `host:port` (`WEGO_KNOWN_HOSTS`, else
+        /// `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`), after checking that the key the server presents now is
+        /// among them. A host those files do not list is an error, never trusted on first sight.
+        ///
+        /// Errors: invalid host or port; no entry for the host; unreachable server; a presented key that is not listed.
+        ///
+        /// Example: `let kh = keys::known_hosts("github.com", 22);`
+        fn known_hosts(host: &str, port: i64) -> String {
             const PRIM: &str = "keys::known_hosts";
             let (host, port) = host_port(host, port).map_err(|(e, h)| fail(PRIM, e, Some(h)))?;
             known_hosts(&host, port).map_err(|(e, h)| fail(PRIM, e, Some(&h)))
-        },
-    );
-    m.build()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
-use rhai::{Array, Dynamic, EvalAltResult, Map, Module};
+use rhai::{Array, Dynamic, EvalAltResult, FnPtr, Map, Module};
 use serde_json::Value;
 
-use super::api::ApiModule;
+use super::api::api_module;
 use super::host::{fail, Host};
 use crate::k8s::apply::{apply_all, ApplyOpts};
 use crate::k8s::KubeError;
@@ -51,147 +51,190 @@ fn event_time(e: &Value) -> String {
 }
 
 pub fn module(host: &Arc<Host>) -> Module {
-    let mut m = ApiModule::new("The Kubernetes API of the current kubeconfig context (`--kubeconfig`, `--context`).");
+    api_module! {
+        let h = host;
+        //! The Kubernetes API of the current kubeconfig context (`--kubeconfig`, `--context`).
 
-    let h = host.clone();
-    m.func(
-        "context",
-        &["Map"],
-        "The kubeconfig context in effect: `#{name, cluster, user, namespace, server, kubeconfig}`. Reads the kubeconfig only; no API call.\n\nErrors: no kubeconfig, unknown context.\n\nExample: `let cluster = kube::context().cluster;`",
-        move || -> R<Dynamic> {
+        /// The kubeconfig context in effect: `#{name, cluster, user, namespace, server, kubeconfig}`. Reads the
+        /// kubeconfig only; no API call.
+        ///
+        /// Errors: no kubeconfig, unknown context.
+        ///
+        /// Example: `let cluster = kube::context().cluster;`
+        fn context() -> Map {
             let c = h.kube.context().map_err(|e| err("kube::context", e))?;
-            Ok(super::to_dynamic(&serde_json::to_value(c).expect("context serializes")))
-        },
-    );
+            Ok(to_map(&serde_json::to_value(c).expect("context serializes")))
+        }
 
-    let h = host.clone();
-    m.func(
-        "server_version",
-        &["Map"],
-        "The API server's version: `#{version: \"v1.33.1\", major, minor}`.\n\nErrors: the server is unreachable.\n\nExample: `if kube::server_version().minor < 33 { log::warn(\"old cluster\"); }`",
-        move || -> R<Map> {
+        /// The API server's version: `#{version: "v1.33.1", major, minor}`.
+        ///
+        /// Errors: the server is unreachable.
+        ///
+        /// Example: `if kube::server_version().minor < 33 { log::warn("old cluster"); }`
+        fn server_version() -> Map {
             let v = h.block_on(h.kube.server_version()).map_err(|e| err("kube::server_version", e))?;
-            let nums: Vec<i64> = v
-                .trim_start_matches('v')
-                .split(['.', '-', '+'])
-                .take(2)
-                .map(|p| p.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0))
-                .collect();
-            let mut m = Map::new();
-            m.insert("version".into(), v.into());
-            m.insert("major".into(), nums.first().copied().unwrap_or(0).into());
-            m.insert("minor".into(), nums.get(1).copied().unwrap_or(0).into());
-            Ok(m)
-        },
-    );
+            Ok(version_map(v))
+        }
 
-    let h = host.clone();
-    m.func(
-        "has_kind",
-        &["api_version: &str", "kind: &str", "bool"],
-        "Whether the server serves `kind` at `api_version` (discovery; cached per group-version).\n\nExample: `if !kube::has_kind(\"wego.weave.works/v1alpha1\", \"App\") { throw \"run wego install\"; }`",
-        move |av: &str, kind: &str| -> R<bool> {
-            h.block_on(h.kube.kind(av, kind)).map(|k| k.is_some()).map_err(|e| err("kube::has_kind", e))
-        },
-    );
+        /// Whether the server serves `kind` at `api_version` (discovery; cached per group-version).
+        ///
+        /// Example: `if !kube::has_kind("wego.weave.works/v1alpha1", "App") { throw "run wego install"; }`
+        fn has_kind(api_version: &str, kind: &str) -> bool {
+            h.block_on(h.kube.kind(api_version, kind)).map(|k| k.is_some()).map_err(|e| err("kube::has_kind", e))
+        }
 
-    let apply_doc = "Server-side apply `objects` (YAML text, a map, or an array of maps) in a safe order: Namespaces and CRDs first, custom resources after their CRD is Established. Kinds are resolved through discovery, so any CRD works.\nOptions: `field_manager` (default: config `kube.fieldManager`), `force` (take over conflicting fields), `dry_run` (server-side validation only).\nReturns one `#{apiVersion, kind, name, namespace, result}` per object, `result` being `created`, `configured` or `unchanged`.\nOn a server too old for a CRD's schema it falls back to create/replace with a warning.\n\nErrors: unknown kind (is the runtime installed?), forbidden, invalid object, unreachable server.\n\nExample: `for r in kube::apply(yaml_text, #{}) { log::ok(`${r.kind}/${r.name} ${r.result}`); }`";
-    let h = host.clone();
-    m.func(
-        "apply",
-        &["objects: Dynamic", "options: Map", "Array"],
-        apply_doc,
-        move |objs: Dynamic, opts: Map| -> R<Array> { apply(&h, &objs, &opts) },
-    );
-    let h = host.clone();
-    m.func("apply", &["objects: Dynamic", "Array"], apply_doc, move |objs: Dynamic| -> R<Array> {
-        apply(&h, &objs, &Map::new())
-    });
+        /// Server-side apply `objects` (YAML text, a map, or an array of maps) in a safe order: Namespaces and CRDs
+        /// first, custom resources after their CRD is Established. Kinds are resolved through discovery, so any CRD
+        /// works.\
+        /// Options: `field_manager` (default: config `kube.fieldManager`), `force` (take over conflicting fields),
+        /// `dry_run` (server-side validation only).\
+        /// Returns one `#{apiVersion, kind, name, namespace, result}` per object, `result` being `created`,
+        /// `configured` or `unchanged`.\
+        /// On a server too old for a CRD's schema it falls back to create/replace with a warning.
+        ///
+        /// Errors: unknown kind (is the runtime installed?), forbidden, invalid object, unreachable server.
+        ///
+        /// Example: `for r in kube::apply(yaml_text, #{}) { log::ok(`${r.kind}/${r.name} ${r.result}`); }`
+        fn apply(objects: Dynamic, #[optional] options: Map) -> Array {
+            apply(h, &objects, &options)
+        }
 
-    for (name, optional) in [("get", false), ("get_opt", true)] {
-        let doc = if optional {
-            "Get one object, or `()` when it does not exist. `namespace` is ignored for cluster-scoped kinds.\n\nErrors: unknown kind, forbidden, unreachable server.\n\nExample: `let cm = kube::get_opt(\"v1\", \"ConfigMap\", \"wego-config\", \"flux-system\");`"
-        } else {
-            "Get one object; missing is an error. `namespace` is ignored for cluster-scoped kinds.\n\nErrors: not found, unknown kind, forbidden, unreachable server.\n\nExample: `let crd = kube::get(\"apiextensions.k8s.io/v1\", \"CustomResourceDefinition\", \"apps.wego.weave.works\", \"\");`"
-        };
-        let h = host.clone();
-        let prim = format!("kube::{name}");
-        m.func(
-            name,
-            &["api_version: &str", "kind: &str", "name: &str", "namespace: &str", "Dynamic"],
-            doc,
-            move |av: &str, kind: &str, n: &str, ns: &str| -> R<Dynamic> {
-                let got = h.block_on(h.kube.get_opt(av, kind, n, ns)).map_err(|e| err(&prim, e))?;
-                match got {
-                    Some(v) => Ok(super::to_dynamic(&v)),
-                    None if optional => Ok(Dynamic::UNIT),
-                    None => Err(fail(&prim, format!("{} not found", crate::k8s::describe(kind, n, ns)), None)),
-                }
-            },
-        );
+        /// Get one object; missing is an error. `namespace` is ignored for cluster-scoped kinds.
+        ///
+        /// Errors: not found, unknown kind, forbidden, unreachable server.
+        ///
+        /// Example: `let crd = kube::get("apiextensions.k8s.io/v1", "CustomResourceDefinition",
+        /// "apps.wego.weave.works", "");`
+        fn get(api_version: &str, kind: &str, name: &str, namespace: &str) -> Dynamic {
+            let prim = "kube::get";
+            let found = h.block_on(h.kube.get_opt(api_version, kind, name, namespace)).map_err(|e| err(prim, e))?;
+            let missing = || fail(prim, format!("{} not found", crate::k8s::describe(kind, name, namespace)), None);
+            found.map(|v| super::to_dynamic(&v)).ok_or_else(missing)
+        }
+
+        /// Get one object, or `()` when it does not exist. `namespace` is ignored for cluster-scoped kinds.
+        ///
+        /// Errors: unknown kind, forbidden, unreachable server.
+        ///
+        /// Example: `let cm = kube::get_opt("v1", "ConfigMap", "wego-config", "flux-system");`
+        fn get_opt(api_version: &str, kind: &str, name: &str, namespace: &str) -> Dynamic {
+            let found = h.block_on(h.kube.get_opt(api_version, kind, name, namespace));
+            Ok(found.map_err(|e| err("kube::get_opt", e))?.map(|v| super::to_dynamic(&v)).unwrap_or(Dynamic::UNIT))
+        }
+
+        /// List objects of a kind in one request. Options: `namespace` (default: all namespaces), `labels` (label
+        /// selector), `fields` (field selector).
+        ///
+        /// Errors: unknown kind, forbidden, unreachable server.
+        ///
+        /// Example: `let apps = kube::list("wego.weave.works/v1alpha1", "App", #{ namespace: "flux-system" });`
+        fn list(api_version: &str, kind: &str, options: Map) -> Array {
+            let ns = super::opt_str(&options, "namespace").unwrap_or_default();
+            let items = h.block_on(h.kube.list(api_version, kind, &ns, &map_to_list_params(&options)));
+            Ok(items.map_err(|e| err("kube::list", e))?.iter().map(super::to_dynamic).collect())
+        }
+
+        /// Delete one object; returns `false` when it did not exist.
+        ///
+        /// Errors: unknown kind, forbidden, unreachable server.
+        ///
+        /// Example: `kube::delete("v1", "ConfigMap", "old", "default");`
+        fn delete(api_version: &str, kind: &str, name: &str, namespace: &str) -> bool {
+            delete(h, api_version, kind, name, namespace)
+        }
+
+        /// Merge-patch the `status` subresource of an object (what a controller writes); returns the object.
+        ///
+        /// Errors: not found, the kind has no status subresource, forbidden.
+        ///
+        /// Example: `kube::patch_status("apps/v1", "Deployment", "web", "default", #{ readyReplicas: 1 });`
+        fn patch_status(api_version: &str, kind: &str, name: &str, namespace: &str, status: Map) -> Map {
+            patch_status(h, api_version, kind, name, namespace, status)
+        }
+
+        /// Events, newest first, in one request. Options: `namespace` (default all), `involved_kind`, `involved_name`,
+        /// `types` (e.g. `["Warning"]`), `since` (RFC 3339; older events are dropped), `limit`.\
+        /// Each event: `#{type, reason, message, time, count, source, involved: #{kind, name, namespace}}`.
+        ///
+        /// Example: `let warnings = kube::events(#{ namespace: "flux-system", types: ["Warning"], limit: 3 });`
+        fn events(options: Map) -> Array {
+            events(h, &options)
+        }
+
+        /// JSON merge patch (RFC 7386) of one object, as `kubectl patch --type merge` and `flux suspend` do: only the
+        /// fields in `patch` change (a `()` value removes a field), and the fields stay owned by whoever applied them.
+        /// Returns the object as the server has it.\
+        /// Options: `field_manager` (default: config `kube.fieldManager`), `dry_run` (the server checks the patch and
+        /// persists nothing).
+        ///
+        /// Errors: not found, unknown kind, invalid patch, forbidden.
+        ///
+        /// Example: `kube::patch("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "web", "flux-system", #{ spec: #{
+        /// suspend: true } }, #{});`
+        fn patch(api_version: &str, kind: &str, name: &str, namespace: &str, patch: Map, options: Map) -> Map {
+            super::kube_watch::merge_patch(h, (api_version, kind, name, namespace), patch, &options)
+        }
+
+        /// Poll one object until `until(object)` returns true, or time runs out. Returns `#{ok, object}`: `ok` is
+        /// false on timeout, and `object` is the last one seen (`()` while it does not exist).\
+        /// Options: `timeout` in seconds (default: what is left of the command's `--timeout`, less 2 seconds to
+        /// report), `interval` in seconds (default 2).
+        ///
+        /// Errors: unknown kind, forbidden, `until` failing or not returning a bool.
+        ///
+        /// Example: `let r = kube::wait(av, "Kustomization", "web", ns, |o| o.status?.lastHandledReconcileAt == at, #{
+        /// timeout: 60 });`
+        fn wait(#[context] ctx, api_version: &str, kind: &str, name: &str, namespace: &str, until: FnPtr, options: Map) -> Map {
+            super::kube_watch::wait(h, &ctx, (api_version, kind, name, namespace), &until, &options)
+        }
     }
+}
 
-    let h = host.clone();
-    m.func(
-        "list",
-        &["api_version: &str", "kind: &str", "options: Map", "Array"],
-        "List objects of a kind in one request. Options: `namespace` (default: all namespaces), `labels` (label selector), `fields` (field selector).\n\nErrors: unknown kind, forbidden, unreachable server.\n\nExample: `let apps = kube::list(\"wego.weave.works/v1alpha1\", \"App\", #{ namespace: \"flux-system\" });`",
-        move |av: &str, kind: &str, opts: Map| -> R<Array> {
-            let ns = super::opt_str(&opts, "namespace").unwrap_or_default();
-            let items = h.block_on(h.kube.list(av, kind, &ns, &map_to_list_params(&opts))).map_err(|e| err("kube::list", e))?;
-            Ok(items.iter().map(super::to_dynamic).collect())
-        },
-    );
+/// JSON-like data that is an object, as a script map.
+fn to_map(v: &Value) -> Map {
+    super::to_dynamic(v).try_cast::<Map>().unwrap_or_default()
+}
 
-    let h = host.clone();
-    m.func(
-        "delete",
-        &["api_version: &str", "kind: &str", "name: &str", "namespace: &str", "bool"],
-        "Delete one object; returns `false` when it did not exist.\n\nErrors: unknown kind, forbidden, unreachable server.\n\nExample: `kube::delete(\"v1\", \"ConfigMap\", \"old\", \"default\");`",
-        move |av: &str, kind: &str, n: &str, ns: &str| -> R<bool> {
-            h.block_on(async {
-                let k = h.kube.require_kind(av, kind).await?;
-                let api = h.kube.api(&k, Some(ns)).await?;
-                match api.delete(n, &DeleteParams::default()).await {
-                    Ok(_) => Ok(true),
-                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
-                    Err(e) => Err(h.kube.explain(e, "delete", &crate::k8s::describe(kind, n, ns))),
-                }
-            })
-            .map_err(|e| err("kube::delete", e))
-        },
-    );
+/// `v1.33.1` as `#{version, major, minor}`.
+fn version_map(v: String) -> Map {
+    let nums: Vec<i64> = v
+        .trim_start_matches('v')
+        .split(['.', '-', '+'])
+        .take(2)
+        .map(|p| p.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0))
+        .collect();
+    let mut m = Map::new();
+    m.insert("version".into(), v.into());
+    m.insert("major".into(), nums.first().copied().unwrap_or(0).into());
+    m.insert("minor".into(), nums.get(1).copied().unwrap_or(0).into());
+    m
+}
 
-    let h = host.clone();
-    m.func(
-        "patch_status",
-        &["api_version: &str", "kind: &str", "name: &str", "namespace: &str", "status: Map", "Map"],
-        "Merge-patch the `status` subresource of an object (what a controller writes); returns the object.\n\nErrors: not found, the kind has no status subresource, forbidden.\n\nExample: `kube::patch_status(\"apps/v1\", \"Deployment\", \"web\", \"default\", #{ readyReplicas: 1 });`",
-        move |av: &str, kind: &str, n: &str, ns: &str, status: Map| -> R<Dynamic> {
-            let body = serde_json::json!({ "status": super::from_dynamic(&status.into()) });
-            let obj = h
-                .block_on(async {
-                    let k = h.kube.require_kind(av, kind).await?;
-                    let api = h.kube.api(&k, Some(ns)).await?;
-                    api.patch_status(n, &PatchParams::default(), &Patch::Merge(&body))
-                        .await
-                        .map_err(|e| h.kube.explain(e, "patch status of", &crate::k8s::describe(kind, n, ns)))
-                })
-                .map_err(|e| err("kube::patch_status", e))?;
-            Ok(super::to_dynamic(&crate::k8s::to_json(&obj, av, kind)))
-        },
-    );
+fn delete(h: &Host, av: &str, kind: &str, n: &str, ns: &str) -> R<bool> {
+    h.block_on(async {
+        let k = h.kube.require_kind(av, kind).await?;
+        let api = h.kube.api(&k, Some(ns)).await?;
+        match api.delete(n, &DeleteParams::default()).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(h.kube.explain(e, "delete", &crate::k8s::describe(kind, n, ns))),
+        }
+    })
+    .map_err(|e| err("kube::delete", e))
+}
 
-    let h = host.clone();
-    m.func(
-        "events",
-        &["options: Map", "Array"],
-        "Events, newest first, in one request. Options: `namespace` (default all), `involved_kind`, `involved_name`, `types` (e.g. `[\"Warning\"]`), `since` (RFC 3339; older events are dropped), `limit`.\nEach event: `#{type, reason, message, time, count, source, involved: #{kind, name, namespace}}`.\n\nExample: `let warnings = kube::events(#{ namespace: \"flux-system\", types: [\"Warning\"], limit: 3 });`",
-        move |opts: Map| -> R<Array> { events(&h, &opts) },
-    );
-
-    super::kube_watch::register(&mut m, host);
-    m.build()
+fn patch_status(h: &Host, av: &str, kind: &str, n: &str, ns: &str, status: Map) -> R<Map> {
+    let body = serde_json::json!({ "status": super::from_dynamic(&status.into()) });
+    let patched = h
+        .block_on(async {
+            let k = h.kube.require_kind(av, kind).await?;
+            let api = h.kube.api(&k, Some(ns)).await?;
+            api.patch_status(n, &PatchParams::default(), &Patch::Merge(&body))
+                .await
+                .map_err(|e| h.kube.explain(e, "patch status of", &crate::k8s::describe(kind, n, ns)))
+        })
+        .map_err(|e| err("kube::patch_status", e))?;
+    Ok(to_map(&crate::k8s::to_json(&patched, av, kind)))
 }
 
 fn apply(h: &Host, objs: &Dynamic, opts: &Map) -> R<Array> {
@@ -203,7 +246,7 @@ fn apply(h: &Host, objs: &Dynamic, opts: &Map) -> R<Array> {
         dry_run: super::opt_bool(opts, "dry_run"),
         flux_version: config.flux.version,
     };
-    let warn = |msg: &str| h.log.emit(super::log::Level::Warn, "⚠", "33", msg);
+    let warn = |msg: &str| h.session.log.emit(super::log::Level::Warn, "⚠", "33", msg);
     let results = h.block_on(apply_all(&h.kube, objects, &o, &warn)).map_err(|e| err("kube::apply", e))?;
     Ok(results.iter().map(|r| super::to_dynamic(&serde_json::to_value(r).expect("result serializes"))).collect())
 }
@@ -250,7 +293,7 @@ fn events(h: &Host, opts: &Map) -> R<Array> {
                 "message": e["message"],
                 "time": time,
                 "count": e["count"],
-                "source": e.pointer("/source/component").cloned().or_else(|| e.get("reportingComponent").cloned()).unwrap_or(Value::Null),
+                "source": e.pointer("/source/component").or_else(|| e.get("reportingComponent")),
                 "involved": {
                     "kind": e.pointer("/involvedObject/kind"),
                     "name": e.pointer("/involvedObject/name"),

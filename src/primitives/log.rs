@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rhai::Module;
 
-use super::api::ApiModule;
+use super::api::api_module;
 use super::host::Host;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,28 +55,70 @@ impl Logger {
     }
 }
 
+/// Print a message for a script (what every `log::` call but `enabled` does).
+fn say(h: &Host, l: Level, symbol: &str, ansi: &str, msg: &str) -> Result<(), Box<rhai::EvalAltResult>> {
+    h.session.log.emit(l, symbol, ansi, msg);
+    Ok(())
+}
+
 pub fn module(host: &Arc<Host>) -> Module {
-    let mut m = ApiModule::new("Progress and notices on stderr (stdout carries data only).");
-    type Entry = (&'static str, Level, &'static str, &'static str, &'static str);
-    let entries: [Entry; 7] = [
-        ("action", Level::Info, "►", "36", "Announce a step that is starting.\n\nExample: `log::action(\"cloning the wego repo\");`"),
-        ("ok", Level::Info, "✔", "32", "Report a step that succeeded.\n\nExample: `log::ok(\"app added\");`"),
-        ("wait", Level::Info, "◎", "36", "Report that wego is waiting for something.\n\nExample: `log::wait(\"waiting for the CRD\");`"),
-        ("info", Level::Info, "•", "0", "An informational message.\n\nExample: `log::info(\"nothing to do\");`"),
-        ("warn", Level::Warn, "⚠", "33", "A warning: something the user should look at.\n\nExample: `log::warn(\"old Kubernetes\");`"),
-        ("fail", Level::Error, "✗", "31", "Report a failed check (does not stop the script; use `throw` for that).\n\nExample: `log::fail(\"controller not ready\");`"),
-        ("debug", Level::Debug, "…", "90", "A message shown only with `-v` or `logLevel: debug`.\n\nExample: `log::debug(`got ${n} objects`);`"),
-    ];
-    for (name, level, symbol, ansi, doc) in entries {
-        let h = host.clone();
-        m.func(name, &["message: &str", "()"], doc, move |msg: &str| h.log.emit(level, symbol, ansi, msg));
-    }
-    let h = host.clone();
-    m.func(
-        "enabled",
-        &["level: &str", "bool"],
-        "Whether messages of `level` (error, warn, info, debug, trace) are shown.\n\nExample: `if log::enabled(\"debug\") { ... }`",
-        move |level: &str| {
+    api_module! {
+        let h = host;
+        //! Progress and notices on stderr (stdout carries data only).
+
+        /// Announce a step that is starting.
+        ///
+        /// Example: `log::action("cloning the wego repo");`
+        fn action(message: &str) -> () {
+            say(h, Level::Info, "►", "36", message)
+        }
+
+        /// Report a step that succeeded.
+        ///
+        /// Example: `log::ok("app added");`
+        fn ok(message: &str) -> () {
+            say(h, Level::Info, "✔", "32", message)
+        }
+
+        /// Report that wego is waiting for something.
+        ///
+        /// Example: `log::wait("waiting for the CRD");`
+        fn wait(message: &str) -> () {
+            say(h, Level::Info, "◎", "36", message)
+        }
+
+        /// An informational message.
+        ///
+        /// Example: `log::info("nothing to do");`
+        fn info(message: &str) -> () {
+            say(h, Level::Info, "•", "0", message)
+        }
+
+        /// A warning: something the user should look at.
+        ///
+        /// Example: `log::warn("old Kubernetes");`
+        fn warn(message: &str) -> () {
+            say(h, Level::Warn, "⚠", "33", message)
+        }
+
+        /// Report a failed check (does not stop the script; use `throw` for that).
+        ///
+        /// Example: `log::fail("controller not ready");`
+        fn fail(message: &str) -> () {
+            say(h, Level::Error, "✗", "31", message)
+        }
+
+        /// A message shown only with `-v` or `logLevel: debug`.
+        ///
+        /// Example: `log::debug(`got ${n} objects`);`
+        fn debug(message: &str) -> () {
+            say(h, Level::Debug, "…", "90", message)
+        }
+
+        /// Whether messages of `level` (error, warn, info, debug, trace) are shown.
+        ///
+        /// Example: `if log::enabled("debug") { ... }`
+        fn enabled(level: &str) -> bool {
             let l = match level {
                 "error" => Level::Error,
                 "warn" => Level::Warn,
@@ -84,8 +126,7 @@ pub fn module(host: &Arc<Host>) -> Module {
                 "debug" => Level::Debug,
                 _ => Level::Trace,
             };
-            h.log.enabled(l)
-        },
-    );
-    m.build()
+            Ok(h.session.log.enabled(l))
+        }
+    }
 }

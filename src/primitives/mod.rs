@@ -53,6 +53,7 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
         engine.register_static_module(name, m.into());
     }
     wego::register_globals(engine);
+    host::register_error_type(engine);
     keys::register_types(engine);
     git::register_types(engine);
     provider::register_types(engine);

@@ -2,46 +2,54 @@
 
 use std::sync::Arc;
 
-use rhai::{Dynamic, Module};
+use rhai::{Map, Module};
 
-use super::api::ApiModule;
+use super::api::api_module;
 use super::host::{fail, Host};
+use crate::diagnostics::{Diagnostic, Location};
+use crate::render::TemplateError;
 
-fn ctx(v: &Dynamic) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(super::from_dynamic(v)))
+fn ctx(context: Map) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(super::from_dynamic(&context.into())))
 }
 
 pub fn module(host: &Arc<Host>) -> Module {
-    let mut m = ApiModule::new("Render minijinja templates (`templates/`, overridable in `.wego/templates/`).");
-    let h = host.clone();
-    m.func(
-        "render",
-        &["name: &str", "context: Map", "String"],
-        "Render the template `name` (e.g. `\"flux/kustomization.yaml.j2\"`) with `context`.\n\nUndefined variables are errors. Filters: `toyaml`, `quote`, `dns_label`.\nErrors: the template is missing or fails; the message points at template:line:col.\n\nExample: `let y = template::render(\"wego/app.yaml.j2\", #{ app: app });`",
-        move |name: &str, c: Dynamic| h.renderer.render(name, ctx(&c)).map_err(|e| fail_t(&e)),
-    );
-    let h = host.clone();
-    m.func(
-        "render_str",
-        &["source: &str", "context: Map", "String"],
-        "Render template text given inline.\n\nExample: `template::render_str(\"hello {{ who }}\", #{ who: \"world\" })`",
-        move |src: &str, c: Dynamic| h.renderer.render_str("<inline template>", src, ctx(&c)).map_err(|e| fail_t(&e)),
-    );
-    let h = host.clone();
-    m.func(
-        "exists",
-        &["name: &str", "bool"],
-        "Whether a template `name` exists in any layer.\n\nExample: `if template::exists(\"my/extra.yaml.j2\") { ... }`",
-        move |name: &str| {
-            h.layers
-                .resolve(crate::layers::Kind::Template, name)
-                .map(|r| r.is_some())
-                .map_err(|e| fail("template::exists", e, None))
-        },
-    );
-    m.build()
+    api_module! {
+        let h = host;
+        //! Render minijinja templates (`templates/`, overridable in `.wego/templates/`).
+
+        /// Render the template `name` (e.g. `"flux/kustomization.yaml.j2"`) with `context`.
+        ///
+        /// Undefined variables are errors. Filters: `toyaml`, `quote`, `dns_label`.\
+        /// Errors: the template is missing or fails; the message points at template:line:col.
+        ///
+        /// Example: `let y = template::render("wego/app.yaml.j2", #{ app: app });`
+        fn render(name: &str, context: Map) -> String {
+            h.renderer.render(name, ctx(context)).map_err(|e| fail_t(&e))
+        }
+
+        /// Render template text given inline.
+        ///
+        /// Example: `template::render_str("hello {{ who }}", #{ who: "world" })`
+        fn render_str(source: &str, context: Map) -> String {
+            h.renderer.render_str("<inline template>", source, ctx(context)).map_err(|e| fail_t(&e))
+        }
+
+        /// Whether a template `name` exists in any layer.
+        ///
+        /// Example: `if template::exists("my/extra.yaml.j2") { ... }`
+        fn exists(name: &str) -> bool {
+            let found = h.layers.resolve(crate::layers::Kind::Template, name);
+            found.map(|r| r.is_some()).map_err(|e| fail("template::exists", e, None))
+        }
+    }
 }
 
-fn fail_t(e: &crate::render::TemplateError) -> Box<rhai::EvalAltResult> {
-    Box::new(rhai::EvalAltResult::ErrorRuntime(e.to_message("template").into(), rhai::Position::NONE))
+/// A template's failure, its frame pointing into the template.
+fn fail_t(e: &TemplateError) -> Box<rhai::EvalAltResult> {
+    let mut d = Diagnostic::new(format!("template: {}", e.message));
+    let (file, line, column, text) = (e.file.clone(), e.line, e.column.unwrap_or(1), e.source_line.clone());
+    d.location = Some(Location { file, line, column, text });
+    d.help = e.help.clone();
+    d.raise()
 }

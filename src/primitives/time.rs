@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use rhai::Module;
 
-use super::api::ApiModule;
+use super::api::api_module;
 
 /// Seconds since the Unix epoch of an RFC 3339 UTC timestamp (`2026-11-25T18:21:27Z`, with
 /// optional fraction or offset); `None` when it is not one.
@@ -83,42 +83,50 @@ pub fn format_unix(secs: i64) -> String {
 }
 
 pub fn module() -> Module {
-    let mut m = ApiModule::new("Timestamps in the RFC 3339 form Kubernetes uses.");
-    m.func("now", &["String"], "The current time, RFC 3339 UTC.\n\nExample: `let t = time::now();`", now);
-    m.func(
-        "after",
-        &["a: &str", "b: &str", "bool"],
-        "Whether timestamp `a` is at or after `b`.\n\nExample: `time::after(ev.time, last_sync)`",
-        after,
-    );
-    m.func(
-        "add_seconds",
-        &["ts: &str", "seconds: i64", "String"],
-        "`ts` moved by `seconds` (negative for earlier), RFC 3339 UTC; `()`-safe: an invalid `ts` returns it unchanged.\n\nExample: `time::add_seconds(time::now(), -3600)`",
-        |ts: &str, secs: i64| match parse(ts) {
-            Some(t) => format_unix(t as i64 + secs),
-            None => ts.to_string(),
-        },
-    );
-    m.func(
-        "since",
-        &["ts: &str", "String"],
-        "How long ago `ts` was, kubectl style (`45s`, `12m`, `3h`, `5d`); empty for an invalid timestamp.\n\nExample: `time::since(cond.lastTransitionTime)`",
-        |ts: &str| match parse(ts) {
-            Some(t) => {
-                let now = parse(&now()).unwrap_or(t);
-                let s = (now - t).max(0.0) as i64;
-                match s {
-                    0..=119 => format!("{s}s"),
-                    120..=7199 => format!("{}m", s / 60),
-                    7200..=172_799 => format!("{}h", s / 3600),
-                    _ => format!("{}d", s / 86_400),
-                }
-            }
-            None => String::new(),
-        },
-    );
-    m.build()
+    api_module! {
+        //! Timestamps in the RFC 3339 form Kubernetes uses.
+
+        /// The current time, RFC 3339 UTC.
+        ///
+        /// Example: `let t = time::now();`
+        fn now() -> String {
+            Ok(now())
+        }
+
+        /// Whether timestamp `a` is at or after `b`.
+        ///
+        /// Example: `time::after(ev.time, last_sync)`
+        fn after(a: &str, b: &str) -> bool {
+            Ok(after(a, b))
+        }
+
+        /// `ts` moved by `seconds` (negative for earlier), RFC 3339 UTC; `()`-safe: an invalid `ts` returns it
+        /// unchanged.
+        ///
+        /// Example: `time::add_seconds(time::now(), -3600)`
+        fn add_seconds(ts: &str, seconds: i64) -> String {
+            Ok(parse(ts).map(|t| format_unix(t as i64 + seconds)).unwrap_or_else(|| ts.to_string()))
+        }
+
+        /// How long ago `ts` was, kubectl style (`45s`, `12m`, `3h`, `5d`); empty for an invalid timestamp.
+        ///
+        /// Example: `time::since(cond.lastTransitionTime)`
+        fn since(ts: &str) -> String {
+            Ok(parse(ts).map(age).unwrap_or_default())
+        }
+    }
+}
+
+/// How long ago `t` (Unix seconds) was, kubectl style.
+fn age(t: f64) -> String {
+    let now = parse(&now()).unwrap_or(t);
+    let s = (now - t).max(0.0) as i64;
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use rhai::{Array, Dynamic, Module};
 
-use super::api::ApiModule;
+use super::api::api_module;
 use super::host::fail;
 
 /// Limits against hostile YAML (alias bombs, deep nesting stay guarded), sized for
@@ -48,50 +48,51 @@ pub fn to_string_all(docs: &[serde_json::Value]) -> Result<String, String> {
 }
 
 pub fn module() -> Module {
-    let mut m = ApiModule::new("Parse and print YAML (multi-document streams; comments are not kept).");
-    m.func(
-        "parse_all",
-        &["text: &str", "Array"],
-        "Parse a multi-document YAML stream into an array of values (empty documents skipped).\n\nErrors: invalid YAML, with line and column.\n\nExample: `let objs = yaml::parse_all(fs::read(\"app.yaml\"));`",
-        |text: &str| -> Result<Array, Box<rhai::EvalAltResult>> {
+    api_module! {
+        //! Parse and print YAML (multi-document streams; comments are not kept).
+
+        /// Parse a multi-document YAML stream into an array of values (empty documents skipped).
+        ///
+        /// Errors: invalid YAML, with line and column.
+        ///
+        /// Example: `let objs = yaml::parse_all(fs::read("app.yaml"));`
+        fn parse_all(text: &str) -> Array {
             let docs = parse_all(text).map_err(|e| fail("yaml::parse_all", e, None))?;
             Ok(docs.iter().map(super::to_dynamic).collect())
-        },
-    );
-    m.func(
-        "parse",
-        &["text: &str", "Dynamic"],
-        "Parse a single YAML document.\n\nExample: `let cfg = yaml::parse(\"a: 1\"); print(cfg.a);`",
-        |text: &str| -> Result<Dynamic, Box<rhai::EvalAltResult>> {
+        }
+
+        /// Parse a single YAML document.
+        ///
+        /// Example: `let cfg = yaml::parse("a: 1"); print(cfg.a);`
+        fn parse(text: &str) -> Dynamic {
             let mut docs = parse_all(text).map_err(|e| fail("yaml::parse", e, None))?;
             match docs.len() {
                 0 => Ok(Dynamic::UNIT),
                 1 => Ok(super::to_dynamic(&docs.remove(0))),
                 n => Err(fail("yaml::parse", format!("expected one document, found {n}"), Some("use yaml::parse_all"))),
             }
-        },
-    );
-    m.func(
-        "to_string",
-        &["value: Dynamic", "String"],
-        "Print a value as YAML. An array prints as a multi-document stream (`---` before each), anything else as one document.\n\nExample: `print(yaml::to_string([#{a: 1}, #{b: 2}]));`",
-        |v: Dynamic| -> Result<String, Box<rhai::EvalAltResult>> {
-            let r = if v.is_array() {
-                let docs: Vec<serde_json::Value> = v.cast::<Array>().iter().map(super::from_dynamic).collect();
-                to_string_all(&docs)
+        }
+
+        /// Print a value as YAML. An array prints as a multi-document stream (`---` before each), anything else as one
+        /// document.
+        ///
+        /// Example: `print(yaml::to_string([#{a: 1}, #{b: 2}]));`
+        fn to_string(value: Dynamic) -> String {
+            let r = if value.is_array() {
+                to_string_all(&value.cast::<Array>().iter().map(super::from_dynamic).collect::<Vec<_>>())
             } else {
-                to_string(&super::from_dynamic(&v))
+                to_string(&super::from_dynamic(&value))
             };
             r.map_err(|e| fail("yaml::to_string", e, None))
-        },
-    );
-    m.func(
-        "to_doc",
-        &["value: Dynamic", "String"],
-        "Print a value as exactly one YAML document, even when it is an array.\n\nExample: `print(yaml::to_doc([1, 2]));`",
-        |v: Dynamic| to_string(&super::from_dynamic(&v)).map_err(|e| fail("yaml::to_doc", e, None)),
-    );
-    m.build()
+        }
+
+        /// Print a value as exactly one YAML document, even when it is an array.
+        ///
+        /// Example: `print(yaml::to_doc([1, 2]));`
+        fn to_doc(value: Dynamic) -> String {
+            to_string(&super::from_dynamic(&value)).map_err(|e| fail("yaml::to_doc", e, None))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 
 use crate::layers::{Kind, Layers};
 
-/// A template failure with enough to point at the offending expression.
+/// A template failure with enough to point at the offending expression (the script API shows
+/// it as an error whose frame is the template line).
 #[derive(Debug, Clone)]
 pub struct TemplateError {
     pub message: String,
@@ -17,31 +18,6 @@ pub struct TemplateError {
     pub column: Option<usize>,
     pub source_line: Option<String>,
     pub help: Option<String>,
-}
-
-impl TemplateError {
-    /// Multi-line text in the convention of `split_message` in the engine's diagnostics:
-    /// first line the cause, then the template frame, then `help:`.
-    pub fn to_message(&self, prefix: &str) -> String {
-        let mut s = format!("{prefix}: {}", self.message);
-        if let Some(line) = self.line {
-            let col = self.column.unwrap_or(1);
-            let w = line.to_string().len();
-            let pad = " ".repeat(w);
-            s.push_str(&format!("\n{pad}--> {}:{line}:{col}", self.file));
-            if let Some(text) = &self.source_line {
-                let caret: String =
-                    text.chars().take(col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-                s.push_str(&format!("\n{pad} |\n{line} | {text}\n{pad} | {caret}^"));
-            }
-        } else {
-            s.push_str(&format!("\n  --> {}", self.file));
-        }
-        if let Some(h) = &self.help {
-            s.push_str(&format!("\nhelp: {h}"));
-        }
-        s
-    }
 }
 
 /// Renders templates resolved through the same layers as scripts.
