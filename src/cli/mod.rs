@@ -7,6 +7,7 @@ mod docs;
 mod files_cmd;
 mod repl;
 mod run;
+mod test_cmd;
 mod trust_cmd;
 
 use std::io::IsTerminal;
@@ -86,6 +87,8 @@ pub enum Command {
     Version(VersionArgs),
     /// Run a Rhai script with the whole wego API
     Run(run::RunArgs),
+    /// Run Rhai tests (`*_test.rhai`): the stdlib's own, your overrides', or the files given
+    Test(test_cmd::TestArgs),
     /// Explore the scripting API interactively (reads a script from stdin when not a terminal)
     Repl,
     /// List, show or eject the scripts and stdlib modules behind the commands
@@ -294,6 +297,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             commands::script_command(&c, &g)
         }
         Command::Run(a) => run::run(&g, a),
+        Command::Test(a) => test_cmd::run(&g, a),
         Command::Repl => repl::run(&g),
         Command::Scripts { action } => files_cmd::run(&g, action, files_cmd::Which::Scripts),
         Command::Templates { action } => files_cmd::run(&g, action, files_cmd::Which::Templates),
