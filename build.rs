@@ -30,8 +30,8 @@ fn main() {
     println!("cargo:rustc-env=WEGO_BUILD_DATE={}", civil_date(epoch));
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-env-changed=WEGO_GIT_COMMIT");
-    // The built-in scripts, templates and stdlib are embedded; new files must trigger a rebuild.
-    for dir in ["scripts", "templates", "stdlib"] {
+    // The built-in scripts, templates, stdlib and its tests are embedded; new files must trigger a rebuild.
+    for dir in ["scripts", "templates", "stdlib", "tests/rhai"] {
         println!("cargo:rerun-if-changed={dir}");
     }
     println!("cargo:rerun-if-changed=.git/HEAD");

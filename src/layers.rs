@@ -17,6 +17,25 @@ use crate::trust::{Code, Key, Status, Store, MAX_DEPTH, MAX_FILE_BYTES};
 static BUILTIN_SCRIPTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scripts");
 static BUILTIN_TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 static BUILTIN_STDLIB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stdlib");
+/// The stdlib's own tests (`wego test`), with their fixtures.
+static BUILTIN_TESTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/rhai");
+
+/// The built-in `*_test.rhai` files: (display name, text), in name order.
+pub fn builtin_tests() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    collect_builtin(&BUILTIN_TESTS, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .filter(|f| f.ends_with("_test.rhai"))
+        .filter_map(|f| Some((format!("tests/rhai/{f}"), builtin_test_file(&f)?)))
+        .collect()
+}
+
+/// A file of the built-in tests by its path under `tests/rhai/` (a test's fixture).
+pub fn builtin_test_file(rel: &str) -> Option<String> {
+    BUILTIN_TESTS.get_file(rel)?.contents_utf8().map(str::to_string)
+}
 
 /// The three kinds of overridable files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,6 +197,12 @@ impl Layers {
     /// Whether the repo layer's code may run (no repo layer: nothing to trust).
     pub fn repo_trust(&self) -> Option<(Key, Status)> {
         self.repo.read().expect("layers lock").as_ref().map(|r| (r.key.clone(), r.status))
+    }
+
+    /// The `tests/` directories `wego test` searches when given no path: `--scripts-dir` and
+    /// the user's layer. A repo's tests run only when named, as `wego run` scripts do.
+    pub fn test_dirs(&self) -> Vec<PathBuf> {
+        self.roots().into_iter().filter(|(l, ..)| *l != Layer::Repo).map(|(_, root, _)| root.join("tests")).collect()
     }
 
     /// (layer, root, the directory nothing in it may lead outside of).

@@ -71,6 +71,18 @@ Examples:
   # A script that runs external programs
   wego run --allow-exec ./bootstrap.rhai";
 
+pub const TEST: &str = "\
+Examples:
+  # The stdlib's own tests, against the stdlib in effect (your overrides included)
+  wego test
+
+  # A team's tests in its wego repo, then accept the golden files they write
+  wego test .wego/tests
+  wego test --update .wego/tests
+
+  # Only the tests whose name contains `branch`
+  wego test --filter branch";
+
 pub const REPL: &str = "\
 Examples:
   # Explore the API interactively (:help, :functions kube, :doc kube::apply)

@@ -11,6 +11,7 @@ mod pipes;
 mod repl;
 mod run;
 mod script_commands;
+mod test_cmd;
 mod trust_cmd;
 
 use std::io::IsTerminal;
@@ -123,6 +124,9 @@ pub enum Command {
     /// Run a Rhai script with the whole wego API
     #[command(after_help = examples::RUN)]
     Run(run::RunArgs),
+    /// Run Rhai tests (`*_test.rhai`): the stdlib's own, your overrides', or the files given
+    #[command(after_help = examples::TEST)]
+    Test(test_cmd::TestArgs),
     /// Explore the scripting API interactively (reads a script from stdin when not a terminal)
     #[command(after_help = examples::REPL)]
     Repl(ReplArgs),
@@ -174,6 +178,7 @@ impl Command {
             Command::Status(a) => &a.script,
             Command::Version(a) => &a.script,
             Command::Run(a) => &a.script,
+            Command::Test(a) => &a.script,
             Command::Repl(a) => &a.script,
             Command::Scripts { layers, .. } | Command::Templates { layers, .. } => {
                 return Some((layers.scripts_dir.clone(), false))
@@ -416,6 +421,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             commands::script_command(&c, &g)
         }
         Command::Run(a) => run::run(&g, a),
+        Command::Test(a) => test_cmd::run(&g, a),
         Command::Repl(_) => repl::run(&g),
         Command::Scripts { action, .. } => files_cmd::run(&g, action, files_cmd::Which::Scripts),
         Command::Templates { action, .. } => files_cmd::run(&g, action, files_cmd::Which::Templates),
@@ -464,7 +470,7 @@ mod tests {
         root.build();
         let mut all = Vec::new();
         commands(&root, String::new(), &mut all);
-        let runs_scripts = ["install", "add", "status", "version", "run", "repl"];
+        let runs_scripts = ["install", "add", "status", "version", "run", "repl", "test"];
         let layers_only = ["scripts", "templates"];
         for (path, cmd) in all {
             let has = |id: &str| cmd.get_arguments().any(|a| a.get_id() == id);

@@ -2,6 +2,7 @@
 //! host primitives, and running a script to an exit code or a diagnostic.
 
 mod resolver;
+pub mod testing;
 
 // The layered files, the path policy and the trust store are mechanisms below the engine;
 // re-exported here so `engine::layers` keeps naming them for callers above.

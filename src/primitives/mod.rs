@@ -17,6 +17,7 @@ pub mod prompt;
 pub mod provider;
 pub mod template;
 pub mod term;
+pub mod testing;
 pub mod text;
 pub mod time;
 pub mod wego;
@@ -48,12 +49,14 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
         ("keys", keys::module()),
         ("git", git::module(host)),
         ("provider", provider::module(host)),
+        ("test", testing::module()),
     ];
     for (name, m) in modules {
         engine.register_static_module(name, m.into());
     }
     wego::register_globals(engine);
     host::register_error_type(engine);
+    testing::register_globals(engine);
     keys::register_types(engine);
     git::register_types(engine);
     provider::register_types(engine);
