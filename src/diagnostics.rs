@@ -157,6 +157,34 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// For the user of a built-in command: one line `✗ what failed`, its detail lines and
+    /// `help:`, without the script positions and frames only a script author can use. A
+    /// primitive's name in front of the message (`kube::get: `) is script speech too.
+    pub fn render_brief(&self, color: bool) -> String {
+        let (red, bold, reset) = if color { ("\x1b[1;31m", "\x1b[1m", "\x1b[0m") } else { ("", "", "") };
+        let mut out = format!("{red}✗{reset} {bold}{}{reset}\n", without_primitive(&self.message));
+        for d in &self.detail {
+            let _ = writeln!(out, "{d}");
+        }
+        if let Some(h) = &self.help {
+            let _ = writeln!(out, "help: {h}");
+        }
+        out
+    }
+}
+
+/// `message` without a leading `module::function: `.
+fn without_primitive(message: &str) -> &str {
+    let Some((head, rest)) = message.split_once(": ") else { return message };
+    let is_name =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    match head.split_once("::") {
+        Some((m, f)) if is_name(m) && is_name(f) => rest,
+        _ => message,
+    }
+}
+
 /// A location as `--> file:line:col` and, when its text is known, the line with a caret
 /// under the column; each line starts with a newline. `colors` is (caret, frame, reset).
 fn write_location(out: &mut String, l: &Location, sources: &dyn SourceLookup, colors: (&str, &str, &str)) {

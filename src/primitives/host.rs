@@ -203,8 +203,16 @@ impl Host {
     }
 
     /// Render a diagnostic for the terminal.
+    /// A failure inside the built-in scripts is the command's, told to its user in one line
+    /// and a fix; positions and frames are for whoever wrote the script that failed (an
+    /// override, a `wego run` script) and for `-v`.
     pub fn render(&self, d: &Diagnostic) -> String {
-        d.render(&self.sources, self.session.globals.color)
+        let g = &self.session.globals;
+        let builtin = d.location.as_ref().is_some_and(|l| self.layers.is_builtin_display(&l.file));
+        if builtin && g.verbose == 0 {
+            return d.render_brief(g.color);
+        }
+        d.render(&self.sources, g.color)
     }
 
     /// Run a product command from a script (the words after `wego`), through the runner the

@@ -1,0 +1,70 @@
+//! How a failing built-in command speaks to its user: one `✗` line in the user's words and a
+//! `help:` line naming something to act on; positions and frames only with `-v`, or when the
+//! failing script is the user's own (an override, a `wego run` script).
+
+mod common;
+
+use common::cluster::cluster;
+use common::world::ensure_crds;
+use common::{write_files, Env};
+
+/// The user's view: no script positions, frames or primitive names.
+fn brief(stderr: &str) -> &str {
+    assert!(!stderr.contains("-->") && !stderr.contains(".rhai") && !stderr.contains("::"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines.first().is_some_and(|l| l.starts_with("✗ ")), "{stderr}");
+    assert!(lines.iter().filter(|l| l.starts_with("help: ")).count() == 1, "one help line: {stderr}");
+    stderr
+}
+
+#[test]
+fn status_without_a_kubeconfig() {
+    let env = Env::new();
+    let out = env.wego().env("KUBECONFIG", "/nonexistent/kubeconfig").args(["status"]).run();
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!("status_without_kubeconfig", brief(&out.stderr));
+    // The script author's view is one flag away.
+    let verbose = env.wego().env("KUBECONFIG", "/nonexistent/kubeconfig").args(["status", "-v"]).run();
+    assert!(verbose.stderr.contains("--> scripts/status.rhai:"), "{}", verbose.stderr);
+}
+
+#[test]
+fn add_outside_a_git_repo() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let out = env.wego().cwd(dir.path()).args(["add", "--path", "deploy"]).run();
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!("add_outside_a_git_repo", brief(&out.stderr));
+}
+
+#[test]
+fn install_with_an_unknown_component() {
+    let env = Env::new();
+    let out = env.wego().args(["install", "--components", "source-controller,foo"]).run();
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.is_empty(), "nothing half-printed: {}", out.stdout);
+    insta::assert_snapshot!("install_unknown_component", brief(&out.stderr));
+}
+
+#[test]
+fn status_of_an_unknown_app() {
+    let Some(c) = cluster() else { return };
+    ensure_crds(&c);
+    let env = Env::new();
+    let ns = format!("wego-{}-crds", env!("CARGO_CRATE_NAME"));
+    let out =
+        env.wego().env("KUBECONFIG", c.kubeconfig.display().to_string()).args(["status", "nosuchapp", "-n", &ns]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!("status_unknown_app", brief(&out.stderr));
+}
+
+#[test]
+fn an_override_that_fails_shows_its_author_where() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    write_files(dir.path(), &[("scripts/version.rhai", "let v = wego::info();\nthrow \"broken on purpose\";\n")]);
+    let out = env.wego().args(["version", "--scripts-dir", dir.path().to_str().unwrap()]).run();
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("scripts/version.rhai:2:1"), "{}", out.stderr);
+    assert!(out.stderr.contains("broken on purpose"), "{}", out.stderr);
+}
