@@ -133,7 +133,7 @@ fn ensure_crds(c: &Cluster) {
         let mirror = flux_mirror(false);
         let out = Env::new()
             .wego()
-            .args(["install", "--apply", "-n", "wego-faults-crds"])
+            .args(["install", "--apply", "--wait=false", "-n", "wego-faults-crds"])
             .env("WEGO_FLUX_MANIFESTS_BASE_URL", &mirror.url)
             .env("KUBECONFIG", c.kubeconfig.display().to_string())
             .run();

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use rhai::{Array, Dynamic, EvalAltResult, Map, Module};
 use serde_json::Value;
 
@@ -13,7 +13,7 @@ use crate::k8s::KubeError;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
-fn err(prim: &str, e: KubeError) -> Box<EvalAltResult> {
+pub(super) fn err(prim: &str, e: KubeError) -> Box<EvalAltResult> {
     fail(prim, e.message, e.help.as_deref())
 }
 
@@ -29,25 +29,6 @@ fn objects(prim: &str, v: &Dynamic) -> R<Vec<Value>> {
         return Ok(vec![super::from_dynamic(v)]);
     }
     Err(fail(prim, format!("expected YAML text, a map or an array of maps, got {}", v.type_name()), None))
-}
-
-fn map_to_list_params(opts: &Map) -> ListParams {
-    let mut lp = ListParams::default();
-    if let Some(l) = super::opt_str(opts, "labels") {
-        lp = lp.labels(&l);
-    }
-    if let Some(f) = super::opt_str(opts, "fields") {
-        lp = lp.fields(&f);
-    }
-    lp
-}
-
-fn event_time(e: &Value) -> String {
-    ["/lastTimestamp", "/eventTime", "/series/lastObservedTime", "/firstTimestamp", "/metadata/creationTimestamp"]
-        .iter()
-        .find_map(|p| e.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()))
-        .unwrap_or_default()
-        .to_string()
 }
 
 pub fn module(host: &Arc<Host>) -> Module {
@@ -131,17 +112,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         );
     }
 
-    let h = host.clone();
-    m.func(
-        "list",
-        &["api_version: &str", "kind: &str", "options: Map", "Array"],
-        "List objects of a kind in one request. Options: `namespace` (default: all namespaces), `labels` (label selector), `fields` (field selector).\n\nErrors: unknown kind, forbidden, unreachable server.\n\nExample: `let apps = kube::list(\"wego.weave.works/v1alpha1\", \"App\", #{ namespace: \"flux-system\" });`",
-        move |av: &str, kind: &str, opts: Map| -> R<Array> {
-            let ns = super::opt_str(&opts, "namespace").unwrap_or_default();
-            let items = h.block_on(h.kube.list(av, kind, &ns, &map_to_list_params(&opts))).map_err(|e| err("kube::list", e))?;
-            Ok(items.iter().map(super::to_dynamic).collect())
-        },
-    );
+    super::kube_list::register(&mut m, host);
 
     let h = host.clone();
     m.func(
@@ -182,14 +153,6 @@ pub fn module(host: &Arc<Host>) -> Module {
         },
     );
 
-    let h = host.clone();
-    m.func(
-        "events",
-        &["options: Map", "Array"],
-        "Events, newest first, in one request. Options: `namespace` (default all), `involved_kind`, `involved_name`, `types` (e.g. `[\"Warning\"]`), `since` (RFC 3339; older events are dropped), `limit`.\nEach event: `#{type, reason, message, time, count, source, involved: #{kind, name, namespace}}`.\n\nExample: `let warnings = kube::events(#{ namespace: \"flux-system\", types: [\"Warning\"], limit: 3 });`",
-        move |opts: Map| -> R<Array> { events(&h, &opts) },
-    );
-
     m.build()
 }
 
@@ -205,58 +168,4 @@ fn apply(h: &Host, objs: &Dynamic, opts: &Map) -> R<Array> {
     let warn = |msg: &str| h.log.emit(super::log::Level::Warn, "⚠", "33", msg);
     let results = h.block_on(apply_all(&h.kube, objects, &o, &warn)).map_err(|e| err("kube::apply", e))?;
     Ok(results.iter().map(|r| super::to_dynamic(&serde_json::to_value(r).expect("result serializes"))).collect())
-}
-
-fn events(h: &Host, opts: &Map) -> R<Array> {
-    let ns = super::opt_str(opts, "namespace").unwrap_or_default();
-    let mut fields = Vec::new();
-    if let Some(k) = super::opt_str(opts, "involved_kind") {
-        fields.push(format!("involvedObject.kind={k}"));
-    }
-    if let Some(n) = super::opt_str(opts, "involved_name") {
-        fields.push(format!("involvedObject.name={n}"));
-    }
-    let types: Vec<String> = opts
-        .get("types")
-        .and_then(|t| t.clone().try_cast::<Array>())
-        .map(|a| a.iter().map(|t| t.to_string()).collect())
-        .unwrap_or_default();
-    if types.len() == 1 {
-        fields.push(format!("type={}", types[0]));
-    }
-    let mut lp = ListParams::default();
-    if !fields.is_empty() {
-        lp = lp.fields(&fields.join(","));
-    }
-    let items = h.block_on(h.kube.list("v1", "Event", &ns, &lp)).map_err(|e| err("kube::events", e))?;
-    let since = super::opt_str(opts, "since").unwrap_or_default();
-    let mut out: Vec<(String, Value)> = items
-        .into_iter()
-        .filter(|e| types.is_empty() || types.iter().any(|t| e["type"] == t.as_str()))
-        .map(|e| (event_time(&e), e))
-        .filter(|(t, _)| since.is_empty() || crate::primitives::time::after(t, &since))
-        .collect();
-    out.sort_by(|a, b| crate::primitives::time::cmp(&b.0, &a.0));
-    if let Some(limit) = opts.get("limit").and_then(|l| l.as_int().ok()) {
-        out.truncate(limit.max(0) as usize);
-    }
-    Ok(out
-        .into_iter()
-        .map(|(time, e)| {
-            let v = serde_json::json!({
-                "type": e["type"],
-                "reason": e["reason"],
-                "message": e["message"],
-                "time": time,
-                "count": e["count"],
-                "source": e.pointer("/source/component").cloned().or_else(|| e.get("reportingComponent").cloned()).unwrap_or(Value::Null),
-                "involved": {
-                    "kind": e.pointer("/involvedObject/kind"),
-                    "name": e.pointer("/involvedObject/name"),
-                    "namespace": e.pointer("/involvedObject/namespace"),
-                },
-            });
-            super::to_dynamic(&v)
-        })
-        .collect())
 }

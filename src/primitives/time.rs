@@ -85,6 +85,7 @@ pub fn format_unix(secs: i64) -> String {
 pub fn module() -> Module {
     let mut m = ApiModule::new("Timestamps in the RFC 3339 form Kubernetes uses.");
     m.func("now", &["String"], "The current time, RFC 3339 UTC.\n\nExample: `let t = time::now();`", now);
+    super::clock::register(&mut m);
     m.func(
         "after",
         &["a: &str", "b: &str", "bool"],
