@@ -10,7 +10,8 @@
 # with the ratios wego/kubectl and wego/curl; at the end the time of each size against the
 # previous one. Never a pass/fail: the figures are for reading.
 # Needs WEGO_TEST_KUBECONFIG and WEGO_TEST_AUDIT_LOG (the API server run with K8S_AUDIT=1),
-# GNU time (/usr/bin/time), curl, python3. WEGO: the binary (default target/release/wego).
+# GNU time (/usr/bin/time), curl, python3. WEGO: the binary (default target/release/wego);
+# KEEP=1 leaves the namespace and its apps in place (for profiling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${WEGO_TEST_KUBECONFIG:?start the test cluster (tests/env/k8s-up.sh with K8S_AUDIT=1)}"
@@ -25,6 +26,19 @@ export XDG_CONFIG_HOME=$TMP/config XDG_CACHE_HOME=$TMP/cache
 MANIFEST=${FLUX_MANIFEST:-../shared/flux/v2.9.4/install.yaml}
 [ -f "$MANIFEST" ] || MANIFEST=tests/fixtures/flux-install.yaml
 
+kubectl delete namespace "$NS" --wait=true >/dev/null 2>&1 || true
+"$WEGO" install --apply --wait=false -n "$NS" --flux-manifests "$MANIFEST" >/dev/null 2>&1
+
+# Every measured command runs as a service account of its own, so the audit log tells its
+# requests apart from those of anything else using the server at the same time.
+kubectl create serviceaccount bench -n "$NS" >/dev/null
+kubectl create clusterrolebinding "$NS-bench" --clusterrole=cluster-admin --serviceaccount="$NS:bench" >/dev/null 2>&1 || true
+kubectl config view --raw > "$TMP/kubeconfig"
+kubectl --kubeconfig "$TMP/kubeconfig" config set-credentials bench --token="$(kubectl create token bench -n "$NS" --duration=3h)" >/dev/null
+kubectl --kubeconfig "$TMP/kubeconfig" config set-context --current --user=bench >/dev/null
+export KUBECONFIG=$TMP/kubeconfig
+WHO="\"username\":\"system:serviceaccount:$NS:bench\""
+
 # curl speaks to the server as kubectl does: the kubeconfig's server, CA and credentials.
 kc() { kubectl config view --raw --minify -o jsonpath="$1"; }
 SERVER=$(kc '{.clusters[0].cluster.server}')
@@ -38,18 +52,29 @@ file_or_data '{.users[0].user.client-certificate}' '{.users[0].user.client-certi
 file_or_data '{.users[0].user.client-key}' '{.users[0].user.client-key-data}' "$TMP/client.key" --key
 TOKEN=$(kc '{.users[0].user.token}')
 [ -z "$TOKEN" ] || AUTH+=(-H "Authorization: Bearer $TOKEN")
+# The same as curl config lines: `next` in a config file resets options, so each transfer repeats them.
+AUTH_CFG=$(for ((i = 0; i < ${#AUTH[@]}; i += 2)); do
+  case ${AUTH[i]} in --cacert) k=cacert ;; --cert) k=cert ;; --key) k=key ;; -H) k=header ;; esac
+  printf '%s = "%s"\n' "$k" "${AUTH[i + 1]}"
+done)
+export AUTH_CFG
 
-kubectl delete namespace "$NS" --wait=true >/dev/null 2>&1 || true
-"$WEGO" install --apply --wait=false -n "$NS" --flux-manifests "$MANIFEST" >/dev/null 2>&1
 
 # Objects $1..$2 as one curl config: create each, then write its status as a controller would.
 objects() {
   python3 - "$1" "$2" "$NS" "$SERVER" <<'PY'
 import json, sys
 first, last, ns, server = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+import os
+auth = os.environ["AUTH_CFG"]
+started = False
 def req(method, path, body, ctype="application/json"):
-    print(f'url = "{server}{path}"\nrequest = "{method}"\nheader = "Content-Type: {ctype}"')
-    print("data = " + json.dumps(json.dumps(body)) + '\noutput = "/dev/null"\nnext')
+    global started
+    if started:
+        print("next")
+    started = True
+    print(f'{auth}\nsilent\nshow-error\nurl = "{server}{path}"\nrequest = "{method}"\nheader = "Content-Type: {ctype}"')
+    print("data = " + json.dumps(json.dumps(body)) + '\noutput = "/dev/null"')
 for i in range(first, last + 1):
     n = f"app-{i}"
     labels = {"wego.weave.works/app": n}
@@ -84,7 +109,7 @@ for i in range(first, last + 1):
 PY
 }
 
-wego_requests() { grep '"ResponseComplete"' "$WEGO_TEST_AUDIT_LOG" | grep -c '"userAgent":"wego/' || true; }
+wego_requests() { grep '"ResponseComplete"' "$WEGO_TEST_AUDIT_LOG" | grep -F "$WHO" | grep -c '"userAgent":"wego/' || true; }
 # One command's wall seconds and peak RSS (KiB), appended to file $1.
 timed() { local out=$1; shift; /usr/bin/time -f '%e %M' -a -o "$out" "$@" >/dev/null 2>&1 || true; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -107,7 +132,7 @@ have=0; prev_size=""; prev_w=""
 for n in $SIZES; do
   if [ "$n" -gt "$have" ]; then
     objects $((have + 1)) "$n" > "$TMP/create.cfg"
-    curl -sS --parallel --parallel-max 8 "${AUTH[@]}" --config "$TMP/create.cfg" || true
+    curl -sS --parallel --parallel-max 8 --config "$TMP/create.cfg" || true
     have=$n
   fi
   before=$(wego_requests); "${WEGO_STATUS[@]}" >/dev/null 2>&1 || true; requests=$(( $(wego_requests) - before ))
@@ -129,4 +154,6 @@ for n in $SIZES; do
   [ -z "$prev_size" ] || echo "  wego time at $n apps / at $prev_size apps: $(awk -v a="$w" -v b="$prev_w" 'BEGIN { printf "%.2f", a / b }')"
   prev_size=$n; prev_w=$w
 done
-kubectl delete namespace "$NS" --wait=false >/dev/null
+[ -n "${KEEP:-}" ] && { echo "kept namespace $NS (KUBECONFIG=$TMP/kubeconfig is removed; use WEGO_TEST_KUBECONFIG)"; exit 0; }
+kubectl --kubeconfig "$WEGO_TEST_KUBECONFIG" delete clusterrolebinding "$NS-bench" >/dev/null
+kubectl --kubeconfig "$WEGO_TEST_KUBECONFIG" delete namespace "$NS" --wait=false >/dev/null
