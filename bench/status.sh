@@ -11,7 +11,8 @@
 # previous one. Never a pass/fail: the figures are for reading.
 # Needs WEGO_TEST_KUBECONFIG and WEGO_TEST_AUDIT_LOG (the API server run with K8S_AUDIT=1),
 # GNU time (/usr/bin/time), curl, python3. WEGO: the binary (default target/release/wego);
-# KEEP=1 leaves the namespace and its apps in place (for profiling).
+# KEEP=1 leaves the namespace and its apps in place (for profiling); WEGO_INSTALL: the binary
+# that installs the runtime (default WEGO; to measure a wego older than `install --wait`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${WEGO_TEST_KUBECONFIG:?start the test cluster (tests/env/k8s-up.sh with K8S_AUDIT=1)}"
@@ -27,7 +28,7 @@ MANIFEST=${FLUX_MANIFEST:-../shared/flux/v2.9.4/install.yaml}
 [ -f "$MANIFEST" ] || MANIFEST=tests/fixtures/flux-install.yaml
 
 kubectl delete namespace "$NS" --wait=true >/dev/null 2>&1 || true
-"$WEGO" install --apply --wait=false -n "$NS" --flux-manifests "$MANIFEST" >/dev/null 2>&1
+"${WEGO_INSTALL:-$WEGO}" install --apply --wait=false -n "$NS" --flux-manifests "$MANIFEST" >/dev/null 2>&1
 
 # Every measured command runs as a service account of its own, so the audit log tells its
 # requests apart from those of anything else using the server at the same time.
@@ -113,7 +114,8 @@ wego_requests() { grep '"ResponseComplete"' "$WEGO_TEST_AUDIT_LOG" | grep -F "$W
 # One command's wall seconds and peak RSS (KiB), appended to file $1.
 timed() { local out=$1; shift; /usr/bin/time -f '%e %M' -a -o "$out" "$@" >/dev/null 2>&1 || true; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-col() { awk -v c="$1" '{ print $c }' "$2"; }
+# GNU time adds a "Command exited with non-zero status" line (wego status exits 1 when the runtime is unhealthy): figures only.
+col() { awk -v c="$1" '/^[0-9.]+ [0-9]+$/ { print $c }' "$2"; }
 
 {
   for p in apis/wego.weave.works/v1alpha1/namespaces/$NS/apps apis/source.toolkit.fluxcd.io/v1/namespaces/$NS/gitrepositories \
