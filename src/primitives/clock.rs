@@ -4,9 +4,13 @@ use super::api::ApiModule;
 
 /// Register the waiting functions into the `time` module.
 pub fn register(m: &mut ApiModule) {
-    let sleep_doc = "Pause for `seconds` (at most what is left of the command's `--timeout`), e.g. between two polls of a condition.\n\nExample: `time::sleep(2);`";
-    m.func("sleep", &["seconds: f64", "()"], sleep_doc, |s: f64| pause(s));
-    m.func("sleep", &["seconds: i64", "()"], sleep_doc, |s: i64| pause(s as f64));
+    // One registration for ints and floats: two overloads of one name list in no fixed order.
+    m.func(
+        "sleep",
+        &["seconds: Dynamic", "()"],
+        "Pause for `seconds` (an int or a float; at most what is left of the command's `--timeout`), e.g. between two polls of a condition.\n\nExample: `time::sleep(2);`",
+        |s: rhai::Dynamic| pause(s.as_float().ok().or_else(|| s.as_int().ok().map(|i| i as f64)).unwrap_or(0.0)),
+    );
     m.func(
         "left",
         &["Dynamic"],
