@@ -3,7 +3,16 @@
 //! row, could still keep a command going indefinitely. When the deadline passes, wego says so
 //! and exits; what it had already done stays done (each write is whole), and a rerun converges.
 
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// When the armed deadline passes.
+static DEADLINE: OnceLock<Instant> = OnceLock::new();
+
+/// Time left before the deadline, `None` when none is armed.
+pub fn remaining() -> Option<Duration> {
+    DEADLINE.get().map(|d| d.saturating_duration_since(Instant::now()))
+}
 
 /// The default, as flux's `--timeout`.
 pub const DEFAULT: &str = "5m";
@@ -56,21 +65,13 @@ pub fn show(d: Duration) -> String {
     }
 }
 
-/// When the clock started, and its limit.
-static ARMED: std::sync::OnceLock<(std::time::Instant, Duration)> = std::sync::OnceLock::new();
-
-/// The time left before the deadline; `None` when there is none.
-pub fn remaining() -> Option<Duration> {
-    ARMED.get().map(|(start, limit)| limit.saturating_sub(start.elapsed()))
-}
-
 /// Start the clock for `command`: when `limit` passes before the process ends, print why on
 /// stderr and exit with status 1. A zero limit means no deadline.
 pub fn arm(command: &str, limit: Duration) {
     if limit.is_zero() {
         return;
     }
-    let _ = ARMED.set((std::time::Instant::now(), limit));
+    let _ = DEADLINE.set(Instant::now() + limit);
     let command = command.to_string();
     let spawned = std::thread::Builder::new().name("deadline".into()).spawn(move || {
         std::thread::sleep(limit);

@@ -812,7 +812,7 @@ fn without_the_runtime_add_stops_before_writing_anything() {
     // Put the runtime back for the other tests.
     let mirror = flux_mirror(false);
     env.wego()
-        .args(["install", "--apply", "-n", "wego-add-crds"])
+        .args(["install", "--apply", "--wait=false", "-n", "wego-add-crds"])
         .env("WEGO_FLUX_MANIFESTS_BASE_URL", &mirror.url)
         .env("KUBECONFIG", c.kubeconfig.display().to_string())
         .run()

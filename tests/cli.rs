@@ -157,7 +157,7 @@ fn status_with_its_reader_gone_exits_quietly() {
     let wego = || f.wego().env("KUBECONFIG", c.kubeconfig.display().to_string()).args(["-n", &ns.name]);
     f.wego()
         .env("KUBECONFIG", c.kubeconfig.display().to_string())
-        .args(["install", "--apply", "--offline", "--flux-manifests", &f.manifest(), "-n", &ns.name])
+        .args(["install", "--apply", "--wait=false", "--offline", "--flux-manifests", &f.manifest(), "-n", &ns.name])
         .run()
         .ok();
     for extra in [&["-o", "yaml"][..], &[][..]] {

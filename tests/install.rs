@@ -291,7 +291,7 @@ fn apply_flag_applies_with_server_side_apply_and_is_idempotent() {
     let kc = c.kubeconfig.display().to_string();
     let run = |extra: &[&str]| {
         install(&env, &mirror.url)
-            .args(["--kubeconfig", &kc, "-n", &ns, "--apply", "-o", "json"])
+            .args(["--kubeconfig", &kc, "-n", &ns, "--apply", "--wait=false", "-o", "json"])
             .args(extra)
             .run()
             .ok()
@@ -300,6 +300,25 @@ fn apply_flag_applies_with_server_side_apply_and_is_idempotent() {
     let dry = run(&["--dry-run"]);
     let dry: Vec<Value> = serde_json::from_str(&dry.stdout).unwrap();
     assert_eq!(dry.len(), 34);
+    assert!(dry.iter().all(|r| r["dryRun"] == true), "{dry:?}");
+    assert!(c.kubectl(["get", "namespace", &ns]).code != 0, "dry run created the namespace");
+    // `--dry-run` alone is the same check, reported as what would happen.
+    let alone = install(&env, &mirror.url).args(["--kubeconfig", &kc, "-n", &ns, "--dry-run"]).run().ok();
+    assert!(alone.stdout.is_empty(), "{}", alone.stdout);
+    assert!(alone.stderr.contains(&format!("Namespace {ns} would be created")), "{}", alone.stderr);
+    // Cluster-wide objects (CRDs, cluster roles) may be there from other installs: those are
+    // "would be configured" or unchanged; everything in the new namespace would be created.
+    let summary =
+        alone.stderr.lines().find(|l| l.starts_with("✔ dry run: ")).unwrap_or_else(|| panic!("{}", alone.stderr));
+    assert!(summary.ends_with(" unchanged; nothing was changed"), "{summary}");
+    assert!(alone.stderr.contains(&format!("Deployment {ns}/helm-controller would be created")), "{}", alone.stderr);
+    let claims = |l: &str| !l.contains("would be") && (l.ends_with(" created") || l.ends_with(" configured"));
+    assert!(
+        !alone.stderr.lines().any(claims) && !alone.stderr.contains("applied"),
+        "no claim of a change: {}",
+        alone.stderr
+    );
+    assert!(!alone.stderr.contains("waiting for"), "a dry run does not wait: {}", alone.stderr);
     assert!(c.kubectl(["get", "namespace", &ns]).code != 0, "dry run created the namespace");
 
     let first: Vec<Value> = serde_json::from_str(&run(&[]).stdout).unwrap();
@@ -322,7 +341,7 @@ fn apply_flag_applies_with_server_side_apply_and_is_idempotent() {
     .ok();
     let out = install(&env, &mirror.url).args(["--kubeconfig", &kc, "-n", &ns]).run().ok();
     assert!(out.stderr.contains("Flux v2.8.0 is installed"), "{}", out.stderr);
-    let out = install(&env, &mirror.url).args(["--kubeconfig", &kc, "-n", &ns, "--apply"]).run().ok();
+    let out = install(&env, &mirror.url).args(["--kubeconfig", &kc, "-n", &ns, "--apply", "--wait=false"]).run().ok();
     assert!(out.stderr.contains("GitOps runtime applied"), "{}", out.stderr);
     let label = c
         .kubectl([
@@ -440,4 +459,68 @@ fn a_version_without_a_known_checksum_is_not_downloaded() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn export_is_the_print_mode_and_conflicts_with_apply() {
+    let env = Env::new();
+    let mirror = flux_mirror(false);
+    let printed = install(&env, &mirror.url).run().ok();
+    let exported = install(&env, &mirror.url).arg("--export").run().ok();
+    assert_eq!(printed.stdout, exported.stdout);
+    for other in ["--apply", "--dry-run"] {
+        let out = install(&env, &mirror.url).args(["--export", other]).run().expect_code(2);
+        assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+    }
+}
+
+/// Controller Deployments made ready through the status subresource, as their pods would.
+fn controllers_ready(env: &Env, kc: &str, ns: &str) {
+    let mut y = String::new();
+    for d in ["helm-controller", "kustomize-controller", "notification-controller", "source-controller"] {
+        y.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {d}, namespace: {ns}}}\nstatus:\n  observedGeneration: 1\n  replicas: 1\n  updatedReplicas: 1\n  readyReplicas: 1\n  availableReplicas: 1\n  conditions:\n  - {{type: Available, status: \"True\", reason: MinimumReplicasAvailable}}\n  - {{type: Progressing, status: \"True\", reason: NewReplicaSetAvailable}}\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("objs.yaml"), y).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apply-with-status.rhai");
+    std::fs::copy(&script, dir.path().join("fixture.rhai")).unwrap();
+    env.wego().args(["--kubeconfig", kc, "run", "fixture.rhai", "objs.yaml"]).cwd(dir.path()).run().ok();
+}
+
+#[test]
+fn apply_waits_for_the_controllers_within_the_timeout() {
+    let Some(c) = cluster() else { return };
+    let _lock = c.lock();
+    let env = Env::new();
+    let mirror = flux_mirror(false);
+    let ns = format!("wego-wait-{}", std::process::id());
+    let kc = c.kubeconfig.display().to_string();
+    let apply =
+        |extra: &[&str]| install(&env, &mirror.url).args(["--kubeconfig", &kc, "-n", &ns, "--apply"]).args(extra);
+    apply(&["--wait=false"]).run().ok();
+
+    // No controller pods run here: the wait gives up before --timeout, naming what is not ready.
+    let out = apply(&["--timeout", "8s"]).run().expect_code(1);
+    assert!(out.stderr.contains(&format!("◎ waiting for 4 controllers in {ns} to be ready")), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("timed out waiting for the controllers in {ns}")), "{}", out.stderr);
+    assert!(out.stderr.contains("helm-controller: deployment not ready"), "{}", out.stderr);
+    assert!(out.stderr.contains("--wait=false"), "{}", out.stderr);
+    assert!(!out.stderr.contains("did not finish within"), "the wait ends before the deadline: {}", out.stderr);
+
+    // Ready while wego waits: each controller is reported, then the install is finished.
+    let waiting = std::thread::spawn({
+        let w = apply(&["--timeout", "60s"]);
+        move || w.run()
+    });
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    controllers_ready(&env, &kc, &ns);
+    let out = waiting.join().unwrap().ok();
+    assert!(out.stderr.contains("◎ waiting for 4 controllers"), "{}", out.stderr);
+    for d in ["helm-controller", "kustomize-controller", "notification-controller", "source-controller"] {
+        assert!(out.stderr.contains(&format!("✔ {d}: deployment ready")), "{}", out.stderr);
+    }
+    assert!(out.stderr.contains("✔ install finished"), "{}", out.stderr);
+    c.kubectl(["delete", "namespace", &ns, "--wait=false"]);
 }

@@ -143,7 +143,7 @@ fn install(c: &Cluster, ns: &str) -> common::Out {
     let mirror = flux_mirror(false);
     Env::new()
         .wego()
-        .args(["install", "--apply", "-n", ns])
+        .args(["install", "--apply", "--wait=false", "-n", ns])
         .env("WEGO_FLUX_MANIFESTS_BASE_URL", &mirror.url)
         .env("KUBECONFIG", c.kubeconfig.display().to_string())
         .run()

@@ -53,12 +53,18 @@ pub struct InstallArgs {
     /// is --wego-log-level)
     #[arg(long, value_name = "LEVEL", value_parser = ["debug", "info", "error"])]
     pub log_level: Option<String>,
+    /// Print the objects for `kubectl apply -f -` (the default, as `flux install --export`)
+    #[arg(long, conflicts_with_all = ["apply", "dry_run"])]
+    pub export: bool,
     /// Apply the objects to the cluster (server-side apply) instead of printing them
     #[arg(long)]
     pub apply: bool,
-    /// With --apply: ask the server to validate without persisting anything
-    #[arg(long, requires = "apply")]
+    /// Check the objects against the cluster without changing anything (server-side dry run)
+    #[arg(long)]
     pub dry_run: bool,
+    /// After --apply, wait until the controllers are ready, within --timeout (default: true)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub wait: Option<bool>,
     #[command(flatten)]
     #[serde(skip)]
     pub set: SetArgs,

@@ -117,9 +117,10 @@ pub async fn apply_all(
         let version = state.server_version().await.unwrap_or_else(|_| "?".into());
         warn(&format!(
             "the API server (Kubernetes {version}) cannot server-side apply {} object(s) whose schema uses fields it \
-             does not know (x-kubernetes-validations), so wego created/replaced them instead: {}. Upgrade the \
+             does not know (x-kubernetes-validations), so wego {} them instead: {}. Upgrade the \
              cluster to a Kubernetes version Flux {} supports.",
             fell_back.len(),
+            if opts.dry_run { "would create/replace" } else { "created/replaced" },
             fell_back.join(", "),
             opts.flux_version
         ));

@@ -1,14 +1,17 @@
 //! Kubernetes mechanisms: a lazily built client for the chosen kubeconfig/context, kinds
-//! resolved through discovery (any CRD, cached per group-version), and errors that say what to
-//! do. Objects travel as JSON so scripts see plain maps.
+//! resolved without discovery where the API fixes them (built-ins, CRDs just read) and through
+//! discovery otherwise (any CRD, cached per group-version), paged lists, and errors that say
+//! what to do. Objects travel as JSON so scripts see plain maps.
 
 pub mod apply;
+pub mod kinds;
+pub mod list;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::{Api, DynamicObject};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{ApiCapabilities, Scope};
@@ -148,6 +151,9 @@ impl KubeState {
 
     /// Resolve `api_version`/`kind` through discovery; `None` when the server does not serve it.
     pub async fn kind(&self, api_version: &str, kind: &str) -> Result<Option<Kind>, KubeError> {
+        if let Some(k) = kinds::builtin(api_version, kind) {
+            return Ok(Some(k));
+        }
         let key = (api_version.to_string(), kind.to_string());
         if let Some(k) = self.kinds.lock().expect("kinds").get(&key) {
             return Ok(k.clone());
@@ -171,6 +177,17 @@ impl KubeState {
         };
         self.kinds.lock().expect("kinds").insert(key, found.clone());
         Ok(found)
+    }
+
+    /// Remember kinds learnt from CRDs, so using them needs no discovery request.
+    fn learn(&self, learned: Vec<((String, String), Kind)>) {
+        if learned.is_empty() {
+            return;
+        }
+        let mut cache = self.kinds.lock().expect("kinds");
+        for (key, k) in learned {
+            cache.insert(key, Some(k));
+        }
     }
 
     /// Forget what discovery said (after CRDs were created).
@@ -206,20 +223,17 @@ impl KubeState {
         let k = self.require_kind(api_version, kind).await?;
         let api = self.api(&k, Some(ns)).await?;
         let obj = api.get_opt(name).await.map_err(|e| self.explain(e, "get", &describe(kind, name, ns)))?;
-        Ok(obj.map(|o| to_json(&o, api_version, kind)))
+        let obj = obj.map(|o| to_json(&o, api_version, kind));
+        if let Some(o) = obj.as_ref().filter(|_| kinds::is_crd(api_version, kind)) {
+            self.learn(kinds::served_by(o));
+        }
+        Ok(obj)
     }
 
-    pub async fn list(
-        &self,
-        api_version: &str,
-        kind: &str,
-        ns: &str,
-        lp: &ListParams,
-    ) -> Result<Vec<Value>, KubeError> {
-        let k = self.require_kind(api_version, kind).await?;
-        let api = self.api(&k, Some(ns)).await?;
-        let list = api.list(lp).await.map_err(|e| self.explain(e, "list", &format!("{kind} ({api_version})")))?;
-        Ok(list.items.iter().map(|o| to_json(o, api_version, kind)).collect())
+    /// One list, paged as [`list::ListSpec`] says.
+    pub async fn list(&self, spec: list::ListSpec) -> Result<Vec<Value>, KubeError> {
+        let mut lists = self.list_many(std::slice::from_ref(&spec), |v| v).await?;
+        Ok(lists.pop().unwrap_or_default())
     }
 
     /// Turn a kube error into cause + fix, naming the kubeconfig/context for connection errors.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use rhai::{Array, Dynamic, EvalAltResult, FnPtr, Map, Module};
 use serde_json::Value;
 
@@ -13,7 +13,7 @@ use crate::k8s::KubeError;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
-fn err(prim: &str, e: KubeError) -> Box<EvalAltResult> {
+pub(super) fn err(prim: &str, e: KubeError) -> Box<EvalAltResult> {
     fail(prim, e.message, e.help.as_deref())
 }
 
@@ -29,25 +29,6 @@ fn objects(prim: &str, v: &Dynamic) -> R<Vec<Value>> {
         return Ok(vec![super::from_dynamic(v)]);
     }
     Err(fail(prim, format!("expected YAML text, a map or an array of maps, got {}", v.type_name()), None))
-}
-
-fn map_to_list_params(opts: &Map) -> ListParams {
-    let mut lp = ListParams::default();
-    if let Some(l) = super::opt_str(opts, "labels") {
-        lp = lp.labels(&l);
-    }
-    if let Some(f) = super::opt_str(opts, "fields") {
-        lp = lp.fields(&f);
-    }
-    lp
-}
-
-fn event_time(e: &Value) -> String {
-    ["/lastTimestamp", "/eventTime", "/series/lastObservedTime", "/firstTimestamp", "/metadata/creationTimestamp"]
-        .iter()
-        .find_map(|p| e.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()))
-        .unwrap_or_default()
-        .to_string()
 }
 
 pub fn module(host: &Arc<Host>) -> Module {
@@ -122,16 +103,29 @@ pub fn module(host: &Arc<Host>) -> Module {
             Ok(found.map_err(|e| err("kube::get_opt", e))?.map(|v| super::to_dynamic(&v)).unwrap_or(Dynamic::UNIT))
         }
 
-        /// List objects of a kind in one request. Options: `namespace` (default: all namespaces), `labels` (label
-        /// selector), `fields` (field selector).
+        /// List objects of a kind, paged as the server allows. Options: `namespace` (default: all namespaces),
+        /// `labels` (label selector), `fields` (field selector), `keep` (dotted paths to keep, e.g.
+        /// `["metadata.name", "status.conditions"]`; `apiVersion` and `kind` always stay; default: everything),
+        /// `chunk_size` (objects per request, as kubectl's `--chunk-size`; default 500, 0 for one request).
         ///
         /// Errors: unknown kind, forbidden, unreachable server.
         ///
         /// Example: `let apps = kube::list("wego.weave.works/v1alpha1", "App", #{ namespace: "flux-system" });`
         fn list(api_version: &str, kind: &str, options: Map) -> Array {
-            let ns = super::opt_str(&options, "namespace").unwrap_or_default();
-            let items = h.block_on(h.kube.list(api_version, kind, &ns, &map_to_list_params(&options)));
-            Ok(items.map_err(|e| err("kube::list", e))?.iter().map(super::to_dynamic).collect())
+            let s = super::kube_list::spec("kube::list", api_version, kind, &options)?;
+            Ok(super::kube_list::list_many(h, vec![s], "kube::list")?.pop().unwrap_or_default())
+        }
+
+        /// Fetch several lists at once (concurrently) and return them in the same order. Each entry is a map with
+        /// `api_version`, `kind` and the options of `kube::list`.
+        ///
+        /// Errors: a missing `api_version`/`kind`, unknown kind, forbidden, unreachable server.
+        ///
+        /// Example: `let [apps, sources] = kube::list_many([#{ api_version: "wego.weave.works/v1alpha1", kind: "App",
+        /// namespace: ns }, #{ api_version: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", namespace: ns, keep:
+        /// ["metadata", "status.artifact"] }]);`
+        fn list_many(lists: Array) -> Array {
+            super::kube_list::list_all(h, &lists)
         }
 
         /// Delete one object; returns `false` when it did not exist.
@@ -152,13 +146,22 @@ pub fn module(host: &Arc<Host>) -> Module {
             patch_status(h, api_version, kind, name, namespace, status)
         }
 
-        /// Events, newest first, in one request. Options: `namespace` (default all), `involved_kind`, `involved_name`,
+        /// Events, newest first, in one list. Options: `namespace` (default all), `involved_kind`, `involved_name`,
         /// `types` (e.g. `["Warning"]`), `since` (RFC 3339; older events are dropped), `limit`.\
         /// Each event: `#{type, reason, message, time, count, source, involved: #{kind, name, namespace}}`.
         ///
         /// Example: `let warnings = kube::events(#{ namespace: "flux-system", types: ["Warning"], limit: 3 });`
         fn events(options: Map) -> Array {
-            events(h, &options)
+            super::kube_list::events(h, &options)
+        }
+
+        /// Events as `kube::events` gives them, from Event objects listed another way (e.g. by `kube::list_many`
+        /// alongside other kinds). Options: `types`, `since`, `limit` as for `kube::events`.
+        ///
+        /// Example: `let [apps, evs] = kube::list_many([a, #{ api_version: "v1", kind: "Event", namespace: ns, fields:
+        /// "type=Warning" }]); let warnings = kube::to_events(evs, #{});`
+        fn to_events(objects: Array, options: Map) -> Array {
+            Ok(super::kube_list::shape_events(objects.iter().map(super::from_dynamic).collect(), &options))
         }
 
         /// JSON merge patch (RFC 7386) of one object, as `kubectl patch --type merge` and `flux suspend` do: only the
@@ -249,58 +252,4 @@ fn apply(h: &Host, objs: &Dynamic, opts: &Map) -> R<Array> {
     let warn = |msg: &str| h.session.log.emit(super::log::Level::Warn, "⚠", "33", msg);
     let results = h.block_on(apply_all(&h.kube, objects, &o, &warn)).map_err(|e| err("kube::apply", e))?;
     Ok(results.iter().map(|r| super::to_dynamic(&serde_json::to_value(r).expect("result serializes"))).collect())
-}
-
-fn events(h: &Host, opts: &Map) -> R<Array> {
-    let ns = super::opt_str(opts, "namespace").unwrap_or_default();
-    let mut fields = Vec::new();
-    if let Some(k) = super::opt_str(opts, "involved_kind") {
-        fields.push(format!("involvedObject.kind={k}"));
-    }
-    if let Some(n) = super::opt_str(opts, "involved_name") {
-        fields.push(format!("involvedObject.name={n}"));
-    }
-    let types: Vec<String> = opts
-        .get("types")
-        .and_then(|t| t.clone().try_cast::<Array>())
-        .map(|a| a.iter().map(|t| t.to_string()).collect())
-        .unwrap_or_default();
-    if types.len() == 1 {
-        fields.push(format!("type={}", types[0]));
-    }
-    let mut lp = ListParams::default();
-    if !fields.is_empty() {
-        lp = lp.fields(&fields.join(","));
-    }
-    let items = h.block_on(h.kube.list("v1", "Event", &ns, &lp)).map_err(|e| err("kube::events", e))?;
-    let since = super::opt_str(opts, "since").unwrap_or_default();
-    let mut out: Vec<(String, Value)> = items
-        .into_iter()
-        .filter(|e| types.is_empty() || types.iter().any(|t| e["type"] == t.as_str()))
-        .map(|e| (event_time(&e), e))
-        .filter(|(t, _)| since.is_empty() || crate::primitives::time::after(t, &since))
-        .collect();
-    out.sort_by(|a, b| crate::primitives::time::cmp(&b.0, &a.0));
-    if let Some(limit) = opts.get("limit").and_then(|l| l.as_int().ok()) {
-        out.truncate(limit.max(0) as usize);
-    }
-    Ok(out
-        .into_iter()
-        .map(|(time, e)| {
-            let v = serde_json::json!({
-                "type": e["type"],
-                "reason": e["reason"],
-                "message": e["message"],
-                "time": time,
-                "count": e["count"],
-                "source": e.pointer("/source/component").or_else(|| e.get("reportingComponent")),
-                "involved": {
-                    "kind": e.pointer("/involvedObject/kind"),
-                    "name": e.pointer("/involvedObject/name"),
-                    "namespace": e.pointer("/involvedObject/namespace"),
-                },
-            });
-            super::to_dynamic(&v)
-        })
-        .collect())
 }

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod checkpoint;
+pub mod clock;
 pub mod exec;
 pub mod feature;
 pub mod flux;
@@ -11,6 +12,7 @@ pub mod host;
 pub mod json;
 pub mod keys;
 pub mod kube;
+pub mod kube_list;
 pub mod kube_watch;
 pub mod log;
 pub mod prompt;

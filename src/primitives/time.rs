@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use rhai::Module;
+use rhai::{Dynamic, Module};
 
 use super::api::api_module;
 
@@ -91,6 +91,24 @@ pub fn module() -> Module {
         /// Example: `let t = time::now();`
         fn now() -> String {
             Ok(now())
+        }
+
+        /// Pause for `seconds` (an int or a float; at most what is left of the command's `--timeout`), e.g. between
+        /// two polls of a condition.
+        ///
+        /// Example: `time::sleep(2);`
+        fn sleep(seconds: Dynamic) -> () {
+            // One function for ints and floats: two overloads of one name list in no fixed order.
+            super::clock::pause(seconds.as_float().ok().or_else(|| seconds.as_int().ok().map(|i| i as f64)).unwrap_or(0.0));
+            Ok(())
+        }
+
+        /// Seconds left before the command's `--timeout` ends it (a float), or `()` with `--timeout 0`. A script that
+        /// waits gives up, and says what it was waiting for, before then.
+        ///
+        /// Example: `while !ready() && (time::left() ?? 60.0) > 2.0 { time::sleep(1); }`
+        fn left() -> Dynamic {
+            Ok(crate::deadline::remaining().map(|d| Dynamic::from_float(d.as_secs_f64())).unwrap_or(Dynamic::UNIT))
         }
 
         /// Whether timestamp `a` is at or after `b`.

@@ -35,7 +35,7 @@ pub fn ensure_crds(c: &Cluster) {
         let ns = format!("wego-{}-crds", env!("CARGO_CRATE_NAME"));
         let out = Env::new()
             .wego()
-            .args(["install", "--apply", "-n", &ns])
+            .args(["install", "--apply", "--wait=false", "-n", &ns])
             .env("WEGO_FLUX_MANIFESTS_BASE_URL", &mirror.url)
             .env("KUBECONFIG", c.kubeconfig.display().to_string())
             .run();
