@@ -69,6 +69,14 @@ pub fn after(a: &str, b: &str) -> bool {
     }
 }
 
+/// The current time as RFC 3339 UTC with nanoseconds, as Flux's CLI stamps a reconcile request:
+/// two requests within one second must still differ, or the second is taken as handled.
+pub fn now_nanos() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = format_unix(d.as_secs() as i64);
+    format!("{}.{:09}Z", secs.trim_end_matches('Z'), d.subsec_nanos())
+}
+
 /// The current time as RFC 3339 UTC.
 pub fn now() -> String {
     let secs =
@@ -91,6 +99,14 @@ pub fn module() -> Module {
         /// Example: `let t = time::now();`
         fn now() -> String {
             Ok(now())
+        }
+
+        /// The current time, RFC 3339 UTC with nanoseconds: a token that differs on every call, as `flux reconcile`
+        /// stamps `reconcile.fluxcd.io/requestedAt`.
+        ///
+        /// Example: `let at = time::now_nanos();`
+        fn now_nanos() -> String {
+            Ok(now_nanos())
         }
 
         /// Pause for `seconds` (an int or a float; at most what is left of the command's `--timeout`), e.g. between
@@ -159,6 +175,8 @@ mod tests {
         assert!(after("2026-11-25T18:21:27.5Z", "2026-11-25T18:21:27Z"));
         assert!(!after("2026-11-24T18:21:27Z", "2026-11-25T18:21:27Z"));
         assert_eq!(parse("nope"), None);
+        let (a, b) = (now_nanos(), now_nanos());
+        assert!(a != b && parse(&a).is_some() && a.len() == "2026-11-25T18:21:27.123456789Z".len(), "{a} {b}");
     }
 
     #[test]
