@@ -41,18 +41,11 @@ fn on_disk(path: &Path) -> std::io::Result<TestFile> {
     Ok(TestFile { script, fixtures: Fixtures::Dir(dir) })
 }
 
-/// `*_test.rhai` files under `dir`, in name order (at most a few levels down).
-fn test_files_in(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() && depth > 0 {
-            test_files_in(&p, depth - 1, out);
-        } else if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("_test.rhai")) {
-            out.push(p);
-        }
-    }
+/// `*_test.rhai` files under `dir`, in name order (at most a few levels down, never through a
+/// link out of `dir`).
+fn test_files_in(dir: &Path, out: &mut Vec<PathBuf>) {
+    let found = crate::paths::walk_files(dir, dir, 4);
+    out.extend(found.into_iter().filter(|(rel, _)| rel.ends_with("_test.rhai")).map(|(rel, _)| dir.join(rel)));
 }
 
 fn discover(a: &TestArgs, dirs: Vec<PathBuf>) -> Result<Vec<TestFile>, Diagnostic> {
@@ -64,12 +57,12 @@ fn discover(a: &TestArgs, dirs: Vec<PathBuf>) -> Result<Vec<TestFile>, Diagnosti
             files.push(TestFile { script, fixtures: Fixtures::Builtin });
         }
         for d in dirs {
-            test_files_in(&d, 4, &mut paths);
+            test_files_in(&d, &mut paths);
         }
     }
     for p in &a.paths {
         if p.is_dir() {
-            test_files_in(p, 4, &mut paths);
+            test_files_in(p, &mut paths);
         } else if p.exists() {
             paths.push(p.clone());
         } else {

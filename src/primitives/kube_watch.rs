@@ -39,7 +39,7 @@ pub fn merge_patch(h: &Host, at: (&str, &str, &str, &str), patch: Map, opts: &Ma
 /// Seconds from an options map (an integer or a decimal).
 fn seconds(opts: &Map, key: &str) -> Option<Duration> {
     let v = opts.get(key)?;
-    let s = v.as_float().ok().or_else(|| v.as_int().ok().map(|i| i as f64))?;
+    let s = super::seconds(v)?;
     Some(Duration::from_secs_f64(s.max(0.0)))
 }
 

@@ -85,6 +85,11 @@ pub fn from_dynamic(v: &Dynamic) -> serde_json::Value {
     rhai::serde::from_dynamic(v).unwrap_or_else(|_| Value::String(v.to_string()))
 }
 
+/// A number of seconds a script gave as an int or a float.
+pub fn seconds(v: &Dynamic) -> Option<f64> {
+    v.as_float().ok().or_else(|| v.as_int().ok().map(|i| i as f64))
+}
+
 /// Look up `key` in an options map, as a string.
 pub fn opt_str(opts: &rhai::Map, key: &str) -> Option<String> {
     opts.get(key).filter(|v| !v.is_unit()).map(|v| v.to_string())

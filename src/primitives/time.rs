@@ -115,7 +115,7 @@ pub fn module() -> Module {
         /// Example: `time::sleep(2);`
         fn sleep(seconds: Dynamic) -> () {
             // One function for ints and floats: two overloads of one name list in no fixed order.
-            super::clock::pause(seconds.as_float().ok().or_else(|| seconds.as_int().ok().map(|i| i as f64)).unwrap_or(0.0));
+            super::clock::pause(super::seconds(&seconds).unwrap_or(0.0));
             Ok(())
         }
 
