@@ -68,3 +68,19 @@ fn an_override_that_fails_shows_its_author_where() {
     assert!(out.stderr.contains("scripts/version.rhai:2:1"), "{}", out.stderr);
     assert!(out.stderr.contains("broken on purpose"), "{}", out.stderr);
 }
+
+#[test]
+fn suspend_of_an_unknown_app_puts_its_help_on_a_line_of_its_own() {
+    let Some(c) = cluster() else { return };
+    ensure_crds(&c);
+    let env = Env::new();
+    let ns = format!("wego-{}-crds", env!("CARGO_CRATE_NAME"));
+    let out = env
+        .wego()
+        .env("KUBECONFIG", c.kubeconfig.display().to_string())
+        .args(["suspend", "nosuchapp", "-n", &ns])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stderr.contains("\\n"), "an escaped newline printed as text: {}", out.stderr);
+    brief(&out.stderr);
+}
