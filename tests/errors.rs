@@ -84,3 +84,28 @@ fn suspend_of_an_unknown_app_puts_its_help_on_a_line_of_its_own() {
     assert!(!out.stderr.contains("\\n"), "an escaped newline printed as text: {}", out.stderr);
     brief(&out.stderr);
 }
+
+#[test]
+fn status_of_an_app_says_when_the_wego_repo_could_not_be_read() {
+    let Some(c) = cluster() else { return };
+    ensure_crds(&c);
+    let _l = c.shared_lock();
+    let ns = common::servers::name("err-unread");
+    c.kubectl(["create", "namespace", &ns]).ok();
+    // The cluster follows a wego repo wego cannot reach (nothing listens on port 1).
+    let delivery = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {{name: wego, namespace: {ns}, labels: {{app.kubernetes.io/part-of: wego}}}}\nspec: {{url: \"ssh://git@127.0.0.1:1/org/fleet.git\", interval: 1m, ref: {{branch: main}}}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: wego-edge, namespace: {ns}, labels: {{app.kubernetes.io/part-of: wego}}}}\nspec: {{interval: 5m, prune: true, path: ./.wego/targets/edge, sourceRef: {{kind: GitRepository, name: wego}}}}\n"
+    );
+    c.kubectl_stdin(["apply", "-f", "-"], Some(&delivery)).ok();
+    let env = Env::new();
+    let out =
+        env.wego().env("KUBECONFIG", c.kubeconfig.display().to_string()).args(["status", "podinfo", "-n", &ns]).run();
+    c.kubectl(["delete", "namespace", &ns, "--wait=false"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot read the wego repo ssh://git@127.0.0.1:1/org/fleet.git"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("could not read the wego repo") && !out.stderr.contains("not committed"),
+        "{}",
+        out.stderr
+    );
+}
