@@ -116,14 +116,14 @@ if command -v cc >/dev/null && printf '#include <openssl/ssl.h>\nint main(void){
   # ... and release/check-binary.sh must refuse it (OpenSSL 3 and this machine's newer glibc).
   if out=$(sh release/check-binary.sh "$RFS$W/needs-libssl3" "$MIN_GLIBC" 2>&1); then
     ko "check-binary.sh passed a program linked against libssl.so.3: $out"
-  elif echo "$out" | grep -q 'links OpenSSL dynamically' && echo "$out" | grep -q "newer than $MIN_GLIBC"; then
+  elif grep -q 'links OpenSSL dynamically' <<<"$out" && grep -q "newer than $MIN_GLIBC" <<<"$out"; then
     ok "control: check-binary.sh refuses a binary linked against libssl.so.3 and glibc $HOST_GLIBC"
   else
     ko "check-binary.sh refused the control program, but not for OpenSSL and glibc: $out"
   fi
   if err=$(in_rfs "$W/needs-libssl3" 2>&1); then
     ko "a program linked against this machine's OpenSSL runs in $SUITE too: the chroot proves nothing"
-  elif echo "$err" | grep -q 'libssl.so.3'; then
+  elif grep -q 'libssl.so.3' <<<"$err"; then
     ok "control: a binary needing libssl.so.3 does not start in $SUITE ($(echo "$err" | head -n 1))"
   else
     ko "control program failed in $SUITE for another reason: $err"
@@ -133,7 +133,7 @@ else
 fi
 
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-if out=$(in_rfs "$W/wego" version --offline 2>&1) && echo "$out" | grep -qx "wego version: v$VERSION"; then
+if out=$(in_rfs "$W/wego" version --offline 2>&1) && grep -qx "wego version: v$VERSION" <<<"$out"; then
   ok "wego version --offline in $SUITE"
 else
   ko "wego version --offline in $SUITE: $out"
@@ -148,8 +148,8 @@ if [ -z "$FLUX" ]; then
 else
   cp "$FLUX" "$RFS$W/install.yaml"
   if out=$(in_rfs "$W/wego" --offline install --flux-manifests "$W/install.yaml" 2>&1) &&
-    echo "$out" | grep -q '^kind: Deployment' && echo "$out" | grep -q 'name: source-controller'; then
-    ok "wego install --flux-manifests in $SUITE ($(echo "$out" | grep -c '^kind:') objects)"
+    grep -q '^kind: Deployment' <<<"$out" && grep -q 'name: source-controller' <<<"$out"; then
+    ok "wego install --flux-manifests in $SUITE ($(grep -c '^kind:' <<<"$out") objects)"
   else
     ko "wego install --flux-manifests in $SUITE: $(echo "$out" | tail -n 5)"
   fi
@@ -187,7 +187,7 @@ BUNDLE=$RFS/etc/ssl/certs/ca-certificates.crt
 # No CA store: the certificate must be refused (TLS verification is on).
 if out=$(in_rfs "$W/wego" --offline run "$W/portable.rhai" "$URL" 2>&1); then
   ko "https clone in $SUITE succeeded with no CA that trusts the server: $out"
-elif echo "$out" | grep -qi 'certificate'; then
+elif grep -qi 'certificate' <<<"$out"; then
   ok "https in $SUITE: an untrusted certificate is refused ($(echo "$out" | grep -i -m1 certificate | cut -c1-120))"
 else
   ko "https clone in $SUITE failed, but not on the certificate: $out"
@@ -196,7 +196,7 @@ fi
 mkdir -p "$(dirname "$BUNDLE")"
 cp "$work/ca.crt" "$BUNDLE"
 if out=$(in_rfs "$W/wego" --offline run "$W/portable.rhai" "$URL" 2>&1) &&
-  echo "$out" | grep -q 'read: hello from the host' && pushed "$work/srv/repo.git" | grep -q "pushed from $URL"; then
+  grep -q 'read: hello from the host' <<<"$out" && pushed "$work/srv/repo.git" | grep -q "pushed from $URL"; then
   ok "wego run in $SUITE: https clone, commit and push, trusting $SUITE's CA store"
 else
   ko "wego run over https in $SUITE: $out"
@@ -205,7 +205,7 @@ rm -f "$BUNDLE"
 # SSL_CERT_FILE names the CA instead.
 cp "$work/ca.crt" "$RFS$W/ca.crt"
 if out=$(in_rfs SSL_CERT_FILE="$W/ca.crt" "$W/wego" --offline run "$W/portable.rhai" "$URL" 2>&1) &&
-  echo "$out" | grep -q 'read: hello from the host'; then
+  grep -q 'read: hello from the host' <<<"$out"; then
   ok "https in $SUITE with SSL_CERT_FILE"
 else
   ko "https in $SUITE with SSL_CERT_FILE: $out"
@@ -223,7 +223,7 @@ else
   cp "$WEGO_TEST_SSH_KNOWN_HOSTS" "$RFS$W/known_hosts"
   URL=$WEGO_TEST_GIT_SSH/portable-$$.git
   if out=$(in_rfs "$W/wego" --offline run "$W/portable.rhai" "$URL" "$W/key" "$W/known_hosts" 2>&1) &&
-    echo "$out" | grep -q 'read: hello from the host' && pushed "$ssh_repo" | grep -q "pushed from $URL"; then
+    grep -q 'read: hello from the host' <<<"$out" && pushed "$ssh_repo" | grep -q "pushed from $URL"; then
     ok "wego run in $SUITE: ssh clone, commit and push"
   else
     ko "wego run over ssh in $SUITE: $out"
