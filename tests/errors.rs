@@ -82,7 +82,8 @@ fn suspend_of_an_unknown_app_puts_its_help_on_a_line_of_its_own() {
         .run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(!out.stderr.contains("\\n"), "an escaped newline printed as text: {}", out.stderr);
-    brief(&out.stderr);
+    // No app in the cluster yet: right after `wego add`, before its pull request is merged.
+    insta::assert_snapshot!("suspend_before_the_app_reaches_the_cluster", brief(&out.stderr));
 }
 
 #[test]
