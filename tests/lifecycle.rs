@@ -118,7 +118,12 @@ fn a_repos_scripts_are_commands_only_once_trusted() {
     );
     let help = env.wego().arg("--help").cwd(repo.path()).run().ok().stdout;
     assert!(!help.contains("team-report"), "untrusted code is no command: {help}");
-    env.wego().args(["team-report"]).cwd(repo.path()).run().expect_code(2);
+    let out = env.wego().args(["team-report"]).cwd(repo.path()).run().expect_code(2);
+    assert!(out.stderr.contains(".wego/scripts/team-report.rhai, which you have not trusted"), "{}", out.stderr);
+    assert!(out.stderr.contains("help: read it, then run `wego trust"), "{}", out.stderr);
+    // A name no layer has is still clap's own error.
+    let out = env.wego().args(["team-reprot"]).cwd(repo.path()).run().expect_code(2);
+    assert!(out.stderr.contains("unrecognized subcommand 'team-reprot'"), "{}", out.stderr);
     env.wego().arg("trust").cwd(repo.path()).run().ok();
     let help = env.wego().arg("--help").cwd(repo.path()).run().ok().stdout;
     assert!(help.contains("team-report  The team's report"), "{help}");

@@ -222,7 +222,16 @@ pub fn main() -> i32 {
         Ok(Err(script_command)) => return report(script_command),
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            let hint = match e.get(clap::error::ContextKind::InvalidSubcommand) {
+                Some(clap::error::ContextValue::String(name)) => scripts.untrusted_hint(name),
+                _ => None,
+            };
+            match hint {
+                Some(hint) => eprintln!("{hint}"),
+                None => {
+                    let _ = e.print();
+                }
+            }
             return code;
         }
     };

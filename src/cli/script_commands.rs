@@ -30,6 +30,8 @@ pub struct ScriptCommand {
 #[derive(Default)]
 pub struct Registry {
     commands: Vec<ScriptCommand>,
+    /// Commands this repo's `.wego/scripts/` would add once trusted: (name, path, trust command).
+    untrusted: Vec<(String, String, String)>,
 }
 
 /// `--scripts-dir DIR` from the raw words (clap has not run yet), else `WEGO_SCRIPTS_DIR`.
@@ -68,23 +70,39 @@ impl Registry {
     fn from_layers(cli: &clap::Command, layers: &Layers) -> Self {
         let builtin = |n: &str| n == "help" || cli.get_subcommands().any(|c| c.get_name() == n);
         let mut commands = Vec::new();
+        let mut untrusted = Vec::new();
         for entry in layers.list(Kind::Script) {
             if !is_command_name(&entry.name) || builtin(&entry.name) {
                 continue;
             }
-            // The layer that would run it: an untrusted repo's copy is skipped, silently here.
-            let Ok(Some(script)) = layers.peek(Kind::Script, &entry.name) else { continue };
+            // The layer that would run it: an untrusted repo's copy is skipped, silently here,
+            // and remembered so that calling it says why it is missing.
+            let Ok(Some(script)) = layers.peek(Kind::Script, &entry.name) else {
+                if let Some((key, _)) = layers.repo_trust().filter(|_| entry.layer.starts_with("repo")) {
+                    untrusted.push((entry.name, entry.path, key.command()));
+                }
+                continue;
+            };
             commands.push(ScriptCommand {
                 name: entry.name,
                 header: header::parse(&script.text),
                 display: script.display,
             });
         }
-        Registry { commands }
+        Registry { commands, untrusted }
     }
 
     pub fn get(&self, name: &str) -> Option<&ScriptCommand> {
         self.commands.iter().find(|c| c.name == name)
+    }
+
+    /// Why `name` is not a command when this repo's untrusted scripts would make it one.
+    pub fn untrusted_hint(&self, name: &str) -> Option<String> {
+        let (_, path, trust) = self.untrusted.iter().find(|(n, ..)| n == name)?;
+        Some(format!(
+            "error: `wego {name}` is this repo's script {path}, which you have not trusted\n  \
+             help: read it, then run `{trust}` to allow this repo's scripts"
+        ))
     }
 
     /// `cli` with a subcommand per script. They are listed under their own heading in
