@@ -330,9 +330,22 @@ fn the_controllers_log_level_and_wegos_are_different_flags() {
     for args in install(&["--log-level", "debug"]) {
         assert!(args.as_array().unwrap().contains(&Value::from("--log-level=debug")), "{args}");
     }
+    // wego's own level never reaches the controllers.
+    for args in install(&["--wego-log-level", "debug"]) {
+        assert!(args.as_array().unwrap().contains(&Value::from("--log-level=info")), "{args}");
+    }
     let out = f.wego().args(["config", "view", "-o", "json", "--wego-log-level", "error"]).run().ok();
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!((v["logLevel"].as_str(), v["flux"]["logLevel"].as_str()), (Some("error"), Some("info")));
+    // A level the controllers do not take, from the config: one clear error.
+    let cfg = f.env.config_dir();
+    write_files(
+        &cfg,
+        &[("wego/config.yaml", "apiVersion: wego.weave.works/v1alpha1\nkind: Config\nflux:\n  logLevel: warn\n")],
+    );
+    let out = f.wego().args(["install", "--offline", "--flux-manifests", &f.manifest()]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("unknown controller log level 'warn'"), "{}", out.stderr);
 }
 
 #[test]
