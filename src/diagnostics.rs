@@ -86,6 +86,24 @@ impl Diagnostic {
         out
     }
 
+    /// What failed and the fix, in the words of the command's user: the message without the
+    /// name of the function that raised it (`git::clone: `), its details, `help: <fix>`.
+    pub fn brief(&self) -> String {
+        let mut out = without_primitive(&self.message).to_string();
+        for d in &self.detail {
+            let _ = write!(out, "\n{d}");
+        }
+        if let Some(h) = &self.help {
+            let _ = write!(out, "\nhelp: {h}");
+        }
+        out
+    }
+
+    /// [`Diagnostic::brief`] of an error a script threw as text (`"cause\nhelp: fix"`).
+    pub fn brief_of_text(text: &str) -> String {
+        split_message(text).brief()
+    }
+
     /// From a compile error in `file`.
     pub fn from_parse(err: &ParseError, file: &str) -> Self {
         let mut d = Diagnostic::new(format!("syntax error: {}", err.err_type()));
@@ -303,6 +321,15 @@ mod tests {
         let want = "error: boom\n --> x.rhai:2:5\n  |\n2 | let b = c;\n  |     ^\n\
                     \x20 = note: in call to `f` at x.rhai:9:1\n  = help: do it\n";
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn brief_drops_the_primitive_and_keeps_the_fix() {
+        let d = Diagnostic::new("git::clone: cannot reach x").with_help("check the URL");
+        assert_eq!(d.brief(), "cannot reach x\nhelp: check the URL");
+        assert_eq!(Diagnostic::brief_of_text("kube::get: gone\nhelp: retry"), "gone\nhelp: retry");
+        // A message that merely contains `::` further on keeps its words.
+        assert_eq!(Diagnostic::new("bad key a::b: x").brief(), "bad key a::b: x");
     }
 
     #[test]

@@ -104,6 +104,8 @@ fn status_of_an_app_says_when_the_wego_repo_could_not_be_read() {
     c.kubectl(["delete", "namespace", &ns, "--wait=false"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("cannot read the wego repo ssh://git@127.0.0.1:1/org/fleet.git"), "{}", out.stderr);
+    // The warning quotes the failure in the user's words, not the primitive's name.
+    assert!(!out.stderr.contains("git::"), "{}", out.stderr);
     assert!(
         out.stderr.contains("could not read the wego repo") && !out.stderr.contains("not committed"),
         "{}",

@@ -234,6 +234,8 @@ pub fn fail(prim: &str, cause: impl std::fmt::Display, help: Option<&str>) -> Bo
     d.raise()
 }
 
+const BRIEF_OF_TEXT: &str = "`brief` of an error a script threw as text (`\"cause\\nhelp: fix\"`).";
+
 /// Register the `Error` type a script catches from a host function, and how it prints.
 pub fn register_error_type(engine: &mut Engine) {
     // Scripts (and the reference) call it `Error`.
@@ -246,6 +248,20 @@ pub fn register_error_type(engine: &mut Engine) {
         /// Example: `try { fs::read("missing") } catch (e) { log::warn(e.to_string()); }`
         method to_string | to_debug(error: &mut Error) -> String {
             Ok(error.text())
+        }
+
+        /// What failed and the fix, for a warning that quotes a failure to the command's user:
+        /// the message without the name of the function that raised it (`git::clone: `), then
+        /// `help: <fix>` on its own line. Also takes an error a script threw as text.
+        ///
+        /// Example: `try { git::clone(url) } catch (e) { log::warn("cannot read " + url + ": " + e.brief()); }`
+        method brief(error: &mut Error) -> String {
+            Ok(error.brief())
+        }
+
+        #[doc = BRIEF_OF_TEXT]
+        method brief(error: &str) -> String {
+            Ok(Error::brief_of_text(error))
         }
     };
     engine.register_global_module(printing.into());
