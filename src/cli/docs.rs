@@ -63,6 +63,9 @@ pub fn api_functions(engine: &rhai::Engine) -> Vec<(String, String, FnMeta)> {
     for f in meta.functions.into_iter().filter(|f| !f.doc_comments.is_empty()) {
         out.push((String::new(), String::new(), f));
     }
+    // Modules in name order, global functions last; overloads of one name in a fixed order
+    // (the engine's own order for them changes from one process to the next).
+    out.sort_by(|a, b| (a.0.is_empty(), &a.0, &a.2.signature).cmp(&(b.0.is_empty(), &b.0, &b.2.signature)));
     out
 }
 
