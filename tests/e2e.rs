@@ -85,13 +85,14 @@ fn scenario(c: &Cluster, f: &Fakes, flavor: &str) {
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     c.kubectl(["delete", "namespace", &ns, "--ignore-not-found", "--wait=false"]);
     assert!(out.status.success(), "{flavor}: the scenario failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    println!("{stdout}"); // shown with --nocapture: the scenario as it ran
     for n in 1..=8 {
         assert!(stdout.contains(&format!("== step {n}: ")), "step {n} ran: {stdout}");
     }
     assert!(stdout.contains("NOTE: no Flux controllers run here"), "{stdout}");
     assert!(stdout.contains("[no Flux controllers here: the e2e script prunes"), "{stdout}");
     assert!(
-        stdout.contains(&format!("E2E PASSED: the acceptance scenario on {flavor} (none controllers)")),
+        stdout.contains(&format!("E2E PASSED: the acceptance scenario on {flavor} (controllers: none)")),
         "{stdout}"
     );
     assert!(!stdout.contains(&f.token) && !stderr.contains(&f.token), "the token is never printed");

@@ -122,7 +122,7 @@ cleanup() {
         done
     fi
     rm -rf "$WORK"
-    [ "$code" = 0 ] && echo && echo "E2E PASSED: the acceptance scenario on $E2E_PROVIDER ($CONTROLLERS controllers)"
+    [ "$code" = 0 ] && echo && echo "E2E PASSED: the acceptance scenario on $E2E_PROVIDER (controllers: $CONTROLLERS)"
     exit "$code"
 }
 trap cleanup EXIT
@@ -201,13 +201,17 @@ case "$PR" in */pull/[0-9]* | */merge_requests/[0-9]*) ;; *) die "wego add print
 [ "$(app_status | jq -r .state)" = awaiting-pr ] || die "status does not show $APP awaiting $PR: $(app_status)"
 ok "$PR"
 
-merge() {   # merge the pull request at URL $1 through the provider's API
-    local number=${1##*/}
-    if [ "$E2E_PROVIDER" = github ]; then
-        api PUT "/repos/$E2E_OWNER/$FLEET_REPO/pulls/$number/merge" '{"merge_method":"merge"}' >/dev/null
-    else
-        api PUT "/projects/$(project "$FLEET_REPO")/merge_requests/$number/merge" '{}' >/dev/null
-    fi || die "cannot merge $1"
+# Merge the pull request at URL $1 through the provider's API. A request opened a moment ago
+# may not be mergeable yet (GitLab answers 405 while it checks): ask again for a while.
+merge() {
+    local number=${1##*/} path
+    if [ "$E2E_PROVIDER" = github ]; then path="/repos/$E2E_OWNER/$FLEET_REPO/pulls/$number/merge"
+    else path="/projects/$(project "$FLEET_REPO")/merge_requests/$number/merge"; fi
+    for _ in $(seq 30); do
+        api PUT "$path" '{}' >/dev/null 2>&1 && return
+        sleep 2
+    done
+    api PUT "$path" '{}' || die "cannot merge $1"
 }
 
 # Flux fetches the wego repo every minute; ask for it now, as `flux reconcile source git` does.
