@@ -1,9 +1,16 @@
-//! `wego test`: the stdlib's own Rhai tests pass as built, a team's override is judged by
-//! them (failures at file:line:col with both values), golden files are written by `--update`
+//! `wego test`: the stdlib's own Rhai tests pass as built, every exported stdlib function has
+//! one, those needing live services pass against the test servers, a team's override is judged
+//! by them (failures at file:line:col with both values), golden files are written by `--update`
 //! and compared after, and broken test files are errors of their own.
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use common::cluster::cluster;
+use common::servers::push_files;
+use common::world::World;
 use common::{write_files, Env};
 
 fn summary(stdout: &str) -> &str {
@@ -16,11 +23,123 @@ fn the_stdlibs_own_tests_pass_and_cover_every_module_with_pure_functions() {
     let out = env.wego().args(["test"]).run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(summary(&out.stdout).ends_with("passed, 0 failed"), "{}", out.stdout);
-    for module in ["naming", "layout", "health", "flux_install", "apps"] {
+    for module in ["naming", "layout", "health", "flux_install", "apps", "cluster_config", "delivery", "deploy_keys"] {
         let file = format!("tests/rhai/{module}_test.rhai::test_");
         assert!(out.stdout.contains(&file), "{module} has tests:\n{}", out.stdout);
     }
     assert!(out.stdout.lines().all(|l| l.starts_with("test ") || l.contains(" passed, ")), "{}", out.stdout);
+}
+
+/// `module::function` of every function a stdlib module exports (its `fn`s that are not `private`).
+fn exported_stdlib_functions() -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("stdlib")).unwrap() {
+        let path = entry.unwrap().path();
+        let module = path.file_stem().unwrap().to_str().unwrap().to_string();
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            if let Some(name) = line.strip_prefix("fn ").and_then(|rest| rest.split('(').next()) {
+                out.insert(format!("{module}::{}", name.trim()));
+            }
+        }
+    }
+    out
+}
+
+/// `module::function` of every stdlib function a Rhai test under tests/rhai calls, through the
+/// alias its file imports the module as (`import "wego/naming" as naming;`).
+fn tested_stdlib_functions() -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rhai");
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rhai") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let aliases: BTreeMap<String, String> = text
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("import \"wego/"))
+                .filter_map(|rest| {
+                    let (module, alias) = rest.split_once("\" as ")?;
+                    Some((alias.trim_end_matches(';').trim().to_string(), module.to_string()))
+                })
+                .collect();
+            for (alias, module) in aliases {
+                for call in text.split(&format!("{alias}::")).skip(1) {
+                    let name: String = call.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    out.insert(format!("{module}::{name}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_exported_stdlib_function_has_a_rhai_test() {
+    let exported = exported_stdlib_functions();
+    assert!(exported.len() > 50 && exported.contains("naming::branch"), "the stdlib was read: {exported:?}");
+    let tested = tested_stdlib_functions();
+    let untested: Vec<&String> = exported.difference(&tested).collect();
+    assert!(
+        untested.is_empty(),
+        "exported stdlib functions no test under tests/rhai calls (add them to the module's \
+         `*_test.rhai`, or to tests/rhai/live/ when they need a cluster or a provider): {untested:?}"
+    );
+}
+
+/// `wego test` of files under tests/rhai/live (they are no `*_test.rhai`, so only when named).
+fn live(w: &World, files: &[&str]) -> common::Wego {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rhai/live");
+    w.wego().arg("test").args(files.iter().map(|f| dir.join(f).display().to_string()))
+}
+
+fn passed(out: &common::Out, files: &[&str]) {
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(summary(&out.stdout).ends_with("passed, 0 failed"), "{}", out.stdout);
+    for f in files {
+        assert!(out.stdout.contains(&format!("live/{f}::test_")), "{f} ran:\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn the_stdlib_functions_that_need_a_cluster_or_a_provider_pass_against_the_test_servers() {
+    let Some(c) = cluster() else { return };
+    let Some(w) = World::new(&c, "rt-live") else { return };
+    let fleet = w.repo("github", "fleet", true, "main", &[("README.md", "fleet\n")]);
+    for branch in ["wego/prod/add-web", "wego/prod/remove-api", "wego/dev/add-db", "feature/readme"] {
+        push_files(&fleet.remote, branch, &[(&format!("{branch}.txt"), "x\n")], branch);
+    }
+    let files = ["apps.rhai", "cluster_config.rhai", "delivery.rhai", "deploy_keys.rhai", "health.rhai"];
+    passed(&live(&w, &files).env("WEGO_REPO", &fleet.url).run(), &files);
+    // wait_for_controllers gives up shortly before the command's deadline.
+    passed(&live(&w, &["flux_install.rhai"]).args(["--timeout", "5s"]).run(), &["flux_install.rhai"]);
+}
+
+#[test]
+fn the_update_notice_names_the_new_version_and_where_to_get_it() {
+    let server = common::http_server::HttpServer::start(
+        vec![(
+            "/v1/check/weave-gitops".into(),
+            r#"{"current_version":"9.9.9","current_download_url":"https://example.invalid/wego/v9.9.9","outdated":true}"#
+                .into(),
+        )],
+        std::time::Duration::ZERO,
+    );
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rhai/live/update.rhai");
+    let out = Env::new().wego().args(["test", file.to_str().unwrap()]).env("WEGO_CHECKPOINT_URL", &server.url).run();
+    assert_eq!(summary(&out.stdout), "1 passed, 0 failed", "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("wego v9.9.9 is available; please update: https://example.invalid/wego/v9.9.9"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

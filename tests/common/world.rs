@@ -32,7 +32,8 @@ pub fn ensure_crds(c: &Cluster) {
     ONCE.call_once(|| {
         let _l = c.lock();
         let mirror = flux_mirror(false);
-        let ns = format!("wego-{}-crds", env!("CARGO_CRATE_NAME"));
+        // A namespace is a DNS label: `rhai_tests` becomes `rhai-tests`.
+        let ns = format!("wego-{}-crds", env!("CARGO_CRATE_NAME").replace('_', "-"));
         let out = Env::new()
             .wego()
             .args(["install", "--apply", "--wait=false", "-n", &ns])
