@@ -137,7 +137,14 @@ fn the_nightly_workflow_and_the_scenario_pass_actionlint_and_shellcheck() {
     let (Some(actionlint), Some(shellcheck)) = (linter("actionlint"), linter("shellcheck")) else { return };
     // actionlint runs shellcheck on every `run:` script when it finds it on PATH.
     let path = format!("{}:{}", shellcheck.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
-    for (tool, file) in [(&actionlint, ".github/workflows/e2e.yml"), (&shellcheck, "tests/e2e/acceptance.sh")] {
+    // Every workflow: a runner label GitHub retired or a shell slip fails here, not on a tag.
+    let checks = [
+        (&actionlint, ".github/workflows/e2e.yml"),
+        (&actionlint, ".github/workflows/release.yml"),
+        (&actionlint, ".github/workflows/ci.yml"),
+        (&shellcheck, "tests/e2e/acceptance.sh"),
+    ];
+    for (tool, file) in checks {
         let out = Command::new(tool).arg(file).current_dir(root).env("PATH", &path).output().unwrap();
         assert!(
             out.status.success(),

