@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
 use common::servers::{git_servers, push_files};
+use common::term::Term;
 use common::{flux_mirror, script, Env};
 
 const STEPS: &str = r#"
@@ -88,63 +86,6 @@ fn the_flux_download_is_a_step() {
     assert!(out.stdout.contains("kind: Deployment"));
 }
 
-/// A tmux session running one command in a pseudo-terminal.
-struct Term {
-    name: String,
-}
-
-impl Term {
-    fn start(env: &Env, cwd: &std::path::Path, args: &str) -> Option<Term> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            assert!(std::env::var("CI").is_err(), "tmux is needed for the progress tests in CI");
-            eprintln!("skipped: no tmux");
-            return None;
-        }
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let name = format!("wego-progress-{}-{nanos}", std::process::id());
-        let home = env.home.path().display().to_string();
-        // The shell stays so the screen can be read after wego exits.
-        let cmd = format!(
-            "env -i PATH=/usr/bin:/bin HOME={home} XDG_CONFIG_HOME={home}/.config XDG_CACHE_HOME={home}/.cache \
-             NO_COLOR=1 CHECKPOINT_DISABLE=1 TERM=xterm {} {args}; echo EXIT=$?; sleep 60",
-            env!("CARGO_BIN_EXE_wego")
-        );
-        let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "30", "-c"])
-            .arg(cwd)
-            .arg(cmd)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session");
-        Some(Term { name })
-    }
-
-    fn screen(&self) -> String {
-        let o = Command::new("tmux").args(["capture-pane", "-p", "-J", "-t", &self.name]).output().unwrap();
-        String::from_utf8_lossy(&o.stdout).into()
-    }
-
-    /// Wait (at most 15 s) until `pred` holds for the screen; returns the screen.
-    fn wait_until(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Term {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
-    }
-}
-
 const SPINNERS: &str = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏";
 
 #[test]
@@ -156,7 +97,7 @@ fn a_terminal_gets_a_spinner_that_ends_in_its_result() {
         "let s = log::step(\"working slowly\");\ntime::sleep(2);\ns.done(\"worked slowly\");\n",
     )
     .unwrap();
-    let Some(t) = Term::start(&env, dir.path(), "run slow.rhai") else { return };
+    let Some(t) = Term::start(&env, dir.path(), "run slow.rhai", true) else { return };
     let spinning = t.wait_until("a spinner frame", |s| {
         s.lines().any(|l| l.trim_end().ends_with(" working slowly") && l.starts_with(|c| SPINNERS.contains(c)))
     });
@@ -165,7 +106,7 @@ fn a_terminal_gets_a_spinner_that_ends_in_its_result() {
     let lines: Vec<&str> = done.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
     assert_eq!(lines, ["✔ worked slowly", "EXIT=0"], "the spinner is replaced by the result:\n{done}");
 
-    let Some(t) = Term::start(&env, dir.path(), "-q run slow.rhai") else { return };
+    let Some(t) = Term::start(&env, dir.path(), "-q run slow.rhai", true) else { return };
     let done = t.wait_until("the end", |s| s.contains("EXIT="));
     let lines: Vec<&str> = done.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
     assert_eq!(lines, ["EXIT=0"], "--quiet shows nothing on a terminal either:\n{done}");

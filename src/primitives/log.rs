@@ -140,6 +140,8 @@ pub fn module(host: &Arc<Host>) -> Module {
         }
 
         /// `Step(<message>)`.
+        ///
+        /// Example: `log::debug(`${s}`);`
         method to_string | to_debug(step: &mut Step) -> String {
             Ok(format!("{step:?}"))
         }

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod crds;
 pub mod http_server;
 pub mod servers;
+pub mod term;
 pub mod world;
 
 /// An isolated user: its own HOME, config and cache dirs, no inherited wego/kube settings.
