@@ -149,6 +149,8 @@ pub struct Layers {
     /// Repo keys whose skipped code has been reported (once each).
     skipped: Mutex<HashSet<String>>,
     quiet: bool,
+    /// Say nothing of the overrides used (`--quiet`).
+    quiet_notices: bool,
 }
 
 impl Layers {
@@ -159,6 +161,12 @@ impl Layers {
             l.set_repo_root(&r, key);
         }
         l
+    }
+
+    /// The same layers, without the notices of which override is used (`--quiet`); skipped
+    /// code is still reported.
+    pub fn without_notices(self) -> Self {
+        Layers { quiet_notices: true, ..self }
     }
 
     /// Only built-ins; for tests and documentation generation.
@@ -290,7 +298,7 @@ impl Layers {
     }
 
     fn announce(&self, kind: Kind, name: &str, layer: Layer, path: &Path) {
-        if self.quiet {
+        if self.quiet || self.quiet_notices {
             return;
         }
         let mut seen = self.announced.lock().expect("announce lock");

@@ -20,6 +20,7 @@ pub mod k8s;
 pub mod layers;
 pub mod paths;
 pub mod primitives;
+pub mod progress;
 pub mod provider;
 pub mod render;
 pub mod secrets;

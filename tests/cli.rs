@@ -222,6 +222,84 @@ fn status_json_is_only_json() {
     common::validate_status_json(&v);
 }
 
+/// Every key of `v`, at any depth, with its JSON path.
+fn keys(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                out.push((path.to_string(), k.clone()));
+                keys(child, &format!("{path}.{k}"), out);
+            }
+        }
+        Value::Array(a) => a.iter().enumerate().for_each(|(i, child)| keys(child, &format!("{path}[{i}]"), out)),
+        _ => {}
+    }
+}
+
+/// Kubernetes' style: lowerCamelCase, letters and digits only.
+fn assert_camel_case(command: &str, v: &Value) {
+    let mut all = Vec::new();
+    keys(v, "", &mut all);
+    assert!(!all.is_empty(), "`wego {command}` printed no keys to check: {v}");
+    let camel =
+        |k: &str| k.starts_with(|c: char| c.is_ascii_lowercase()) && k.chars().all(|c| c.is_ascii_alphanumeric());
+    let bad: Vec<String> = all.iter().filter(|(_, k)| !camel(k)).map(|(p, k)| format!("{p}.{k}")).collect();
+    assert!(bad.is_empty(), "`wego {command} -o json` has keys not in camelCase: {bad:?}");
+}
+
+/// The command's `-o json` output, checked for camelCase keys and, where a schema exists, against it.
+fn json_output(w: Wego, words: &[&str], code: i32, schema: Option<&str>) -> Value {
+    let out = w.args(words).args(["-o", "json"]).run().expect_code(code);
+    let v: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("`wego {}` stdout is not JSON: {e}\n{}", words.join(" "), out.stdout));
+    assert_camel_case(&words.join(" "), &v);
+    if let Some(schema) = schema {
+        common::validate_json(schema, &v);
+    }
+    v
+}
+
+#[test]
+fn every_json_output_has_camel_case_keys_and_follows_its_schema() {
+    let f = Fixture::new();
+    let repo = git_work_tree();
+    write_files(
+        repo.path(),
+        &[
+            (".wego/config.yaml", &format!("{CFG}flux:\n  namespace: from-repo\n")),
+            (".wego/scripts/hello.rhai", "print(1);\n"),
+        ],
+    );
+    f.wego().args(["trust"]).arg(repo.path().display().to_string()).run().ok();
+    let w = || f.wego().cwd(repo.path());
+    json_output(w(), &["version", "--offline"], 0, Some("version.schema.json"));
+    let v = json_output(
+        w().env("WEGO_LOG_LEVEL", "debug"),
+        &["config", "view", "--kubeconfig", "/nonexistent"],
+        0,
+        Some("config-view.schema.json"),
+    );
+    assert_eq!(v["flux"]["namespace"], "from-repo", "the effective config is the object itself");
+    json_output(w(), &["config", "path"], 0, None);
+    json_output(w(), &["scripts", "list"], 0, None);
+    json_output(w(), &["templates", "list"], 0, None);
+    let v = json_output(w(), &["trust", "--list"], 0, None);
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+
+    let Some(c) = cluster() else { return };
+    let ns = c.namespace("cli-keys");
+    let kc = c.kubeconfig.display().to_string();
+    let m = f.manifest();
+    let k = || f.wego().env("KUBECONFIG", &kc);
+    // No runtime in this namespace: status fails, and says so in JSON.
+    json_output(k(), &["status", "-n", &ns.name], 1, Some("status.schema.json"));
+    json_output(k(), &["list", "-n", &ns.name], 0, Some("list.schema.json"));
+    json_output(k(), &["install", "--dry-run", "--offline", "--flux-manifests", &m, "-n", &ns.name], 0, None);
+    let v = json_output(k(), &["config", "view", "-n", &ns.name], 0, Some("config-view.schema.json"));
+    let cluster_layer = v["status"]["layers"].as_array().unwrap().iter().find(|l| l["layer"] == "cluster").unwrap();
+    assert_eq!(cluster_layer["state"], "notFound", "{cluster_layer}");
+}
+
 fn list_entry(w: Wego, kind: &str, name: &str) -> Value {
     list_entry_with(w, kind, name, &[])
 }
@@ -496,5 +574,62 @@ fn completion_offers_contexts_namespaces_and_file_names() {
     assert_eq!(
         common::bash_complete(&env, dir.path(), &kubeconfig, &["wego", "scripts", "show", "st"]),
         ["stamp", "status"]
+    );
+}
+
+#[test]
+fn config_view_json_says_where_each_value_comes_from() {
+    let env = Env::new();
+    let repo = git_work_tree();
+    write_config(&env, "flux:\n  namspace: typo\n");
+    write_files(repo.path(), &[(".wego/config.yaml", &format!("{CFG}flux:\n  namespace: from-repo\n"))]);
+    for format in ["json", "yaml"] {
+        let out = env
+            .wego()
+            .args(["config", "view", "-o", format, "--kubeconfig", "/nonexistent", "--wego-log-level", "warn"])
+            .env("WEGO_TELEMETRY", "maybe")
+            .env("WEGO_FEATURES", "x")
+            .cwd(repo.path())
+            .run()
+            .expect_code(1);
+        let v: Value = if format == "json" {
+            serde_json::from_str(&out.stdout).unwrap()
+        } else {
+            yaml_docs(&out.stdout).pop().unwrap()
+        };
+        common::validate_json("config-view.schema.json", &v);
+        let origin = |key: &str| {
+            let values = v["status"]["values"].as_array().unwrap();
+            values.iter().find(|e| e["key"] == key).unwrap_or_else(|| panic!("{key}: {v:#}"))["origin"].clone()
+        };
+        let repo_file = repo.path().join(".wego/config.yaml").display().to_string();
+        assert_eq!(origin("flux.namespace"), serde_json::json!({"layer": "repo", "source": repo_file}));
+        assert_eq!(origin("features"), serde_json::json!({"layer": "env", "source": "WEGO_FEATURES"}));
+        assert_eq!(origin("logLevel"), serde_json::json!({"layer": "flag", "source": "--wego-log-level"}));
+        assert_eq!(origin("flux.version"), serde_json::json!({"layer": "default", "source": "defaults/config.yaml"}));
+        let layers = v["status"]["layers"].as_array().unwrap();
+        let names: Vec<&str> = layers.iter().map(|l| l["layer"].as_str().unwrap()).collect();
+        assert_eq!(names, ["default", "user", "repo", "env", "flag", "cluster"]);
+        let user = &layers[1];
+        assert_eq!(user["source"], env.config_dir().join("wego/config.yaml").display().to_string());
+        assert_eq!(user["state"], "invalid");
+        assert!(user["error"].as_str().unwrap().contains("unknown field `namspace`"), "{user}");
+        assert_eq!(layers[2]["state"], "loaded");
+        assert_eq!(layers[3]["state"], "invalid", "WEGO_TELEMETRY=maybe: {}", layers[3]);
+        assert!(layers[3]["error"].as_str().unwrap().contains("WEGO_TELEMETRY"), "{}", layers[3]);
+        assert!(layers[3]["sources"].as_array().unwrap().contains(&Value::from("WEGO_FEATURES")), "{}", layers[3]);
+        assert_eq!(layers[4]["sources"], serde_json::json!(["--wego-log-level"]));
+        assert_eq!(layers[5]["state"], "notSearched");
+        assert!(layers[5]["error"].as_str().unwrap().contains("/nonexistent"), "{}", layers[5]);
+    }
+    // Outside a git work tree the repo layer is not searched, and says why.
+    let dir = tempfile::tempdir().unwrap();
+    let out = env.wego().args(["config", "view", "-o", "json"]).cwd(dir.path()).run().expect_code(1);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let repo_layer = &v["status"]["layers"][2];
+    assert_eq!(
+        (repo_layer["state"].as_str(), repo_layer["source"].is_null()),
+        (Some("notSearched"), true),
+        "{repo_layer}"
     );
 }

@@ -13,7 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("engine", &["engine"]),
     ("primitives", &["primitives"]),
     ("mechanisms", &["provider", "git", "k8s", "render", "config", "layers", "trust", "checkpoint"]),
-    ("util", &["secrets", "civil", "build_info", "deadline", "text", "paths", "diagnostics"]),
+    ("util", &["secrets", "civil", "build_info", "deadline", "text", "paths", "diagnostics", "progress"]),
 ];
 
 fn rank(module: &str) -> Option<usize> {

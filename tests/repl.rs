@@ -2,98 +2,22 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::term::Term;
 use common::{write_files, Env};
 
-/// A tmux session running `wego repl` in a pseudo-terminal.
-struct Term {
-    name: String,
-}
-
-impl Term {
-    fn start(env: &Env, cwd: &std::path::Path) -> Option<Term> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            assert!(std::env::var("CI").is_err(), "tmux is needed for the REPL tests in CI");
-            eprintln!("skipped: no tmux");
-            return None;
-        }
-        let name = format!("wego-repl-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos() ^ rand());
-        let home = env.home.path().display().to_string();
-        let cmd = format!(
-            "env -i PATH=/usr/bin:/bin HOME={home} XDG_STATE_HOME={home}/.local/state XDG_CONFIG_HOME={home}/.config XDG_CACHE_HOME={home}/.cache NO_COLOR=1 CHECKPOINT_DISABLE=1 TERM=xterm {} repl",
-            env!("CARGO_BIN_EXE_wego")
-        );
-        let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name, "-x", "150", "-y", "50", "-c"])
-            .arg(cwd)
-            .arg(cmd)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session");
-        let t = Term { name };
-        t.wait_for("wego> ");
-        Some(t)
-    }
-
-    /// Type text literally (no tmux key names), then optionally a key like Enter or Tab.
-    fn type_text(&self, text: &str) {
-        // tmux reads a `;` ending an argument as its command separator; `\;` is a literal one.
-        let text = match text.strip_suffix(';') {
-            Some(t) => format!("{t}\\;"),
-            None => text.to_string(),
-        };
-        Command::new("tmux").args(["send-keys", "-t", &self.name, "-l", &text]).status().unwrap();
-    }
-    fn key(&self, key: &str) {
-        Command::new("tmux").args(["send-keys", "-t", &self.name, key]).status().unwrap();
-    }
-    fn line(&self, text: &str) {
-        self.type_text(text);
-        self.key("Enter");
-    }
-
-    fn screen(&self) -> String {
-        let o =
-            Command::new("tmux").args(["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name]).output().unwrap();
-        String::from_utf8_lossy(&o.stdout).into()
-    }
-
-    /// Wait (at most 15 s) until the screen contains `text`; returns the screen.
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let s = self.screen();
-            if s.contains(text) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {text:?}; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn exited(&self) -> bool {
-        !Command::new("tmux").args(["has-session", "-t", &self.name]).status().unwrap().success()
-    }
-}
-
-impl Drop for Term {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
-    }
-}
-
-fn rand() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+/// A REPL's terminal once it prompts.
+fn ready(t: Term) -> Term {
+    t.wait_for("wego> ");
+    t
 }
 
 #[test]
 fn completes_defines_across_lines_documents_and_reports_errors() {
     let env = Env::new();
     let dir = tempfile::tempdir().unwrap();
-    let Some(t) = Term::start(&env, dir.path()) else { return };
+    let Some(t) = Term::start(&env, dir.path(), "repl", false).map(ready) else { return };
 
     // Completion: `kube::ap` + Tab -> `kube::apply`.
     t.type_text("kube::ap");
@@ -140,7 +64,7 @@ fn history_persists_across_sessions() {
     let env = Env::new();
     let dir = tempfile::tempdir().unwrap();
     {
-        let Some(t) = Term::start(&env, dir.path()) else { return };
+        let Some(t) = Term::start(&env, dir.path(), "repl", false).map(ready) else { return };
         t.line("let remembered = 4242;");
         t.line(":quit");
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -151,7 +75,7 @@ fn history_persists_across_sessions() {
     }
     let history = std::fs::read_to_string(env.home.path().join(".local/state/wego/history")).unwrap();
     assert!(history.contains("let remembered = 4242;"), "{history}");
-    let Some(t) = Term::start(&env, dir.path()) else { return };
+    let Some(t) = Term::start(&env, dir.path(), "repl", false).map(ready) else { return };
     t.key("Up");
     t.wait_for("wego> let remembered = 4242;");
 }
@@ -161,7 +85,7 @@ fn load_and_functions_commands() {
     let env = Env::new();
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), &[("lib.rhai", "fn greet(who) { `hello ${who}` }\n")]);
-    let Some(t) = Term::start(&env, dir.path()) else { return };
+    let Some(t) = Term::start(&env, dir.path(), "repl", false).map(ready) else { return };
     t.line(":load lib.rhai");
     t.line("greet(\"repl\")");
     t.wait_for("hello repl");
@@ -184,7 +108,7 @@ fn reads_a_script_from_stdin_when_not_a_terminal() {
 fn tab_lists_candidates_and_call_errors_point_at_doc() {
     let env = Env::new();
     let dir = tempfile::tempdir().unwrap();
-    let Some(t) = Term::start(&env, dir.path()) else { return };
+    let Some(t) = Term::start(&env, dir.path(), "repl", false).map(ready) else { return };
 
     // Tab twice on an ambiguous word lists every candidate below the line, as bash does, and
     // leaves the line as typed.

@@ -206,7 +206,7 @@ fn healthy_runtime_and_apps_exit_zero() {
     assert_eq!(app["state"], "ready");
     assert_eq!(app["lastSync"]["time"], "2026-11-25T10:00:00Z");
     assert_eq!(app["lastSync"]["revision"], "main@sha1:1111");
-    assert_eq!(app["lastSync"]["source_revision"], "main@sha1:1111");
+    assert_eq!(app["lastSync"]["sourceRevision"], "main@sha1:1111");
     assert_eq!(app["source"], "https://github.com/example/podinfo.git@main ./deploy");
 
     let out = f.status(&[]).ok();

@@ -15,7 +15,9 @@ use crate::primitives::term::table;
 #[derive(Debug, Subcommand)]
 pub enum ConfigAction {
     /// Print every layer searched, then each key with its value and origin (-o yaml|json: the
-    /// effective config). An invalid layer is left out, shown, and makes the exit code 1
+    /// effective config, with `status.values` (each key's value and origin) and `status.layers`
+    /// (each layer searched, its state and error), as docs/config-view.schema.json describes).
+    /// An invalid layer is left out, shown, and makes the exit code 1
     #[command(
         after_help = "Examples:\n  wego config view\n  wego config view --context prod\n  wego config view -o yaml"
     )]
@@ -62,8 +64,8 @@ pub fn run(g: &GlobalArgs, action: ConfigAction) -> Result<i32, Failure> {
                         .iter()
                         .map(|f| vec![f.layer.to_string(), f.path.clone(), state(&f.state)]),
                 );
-                layers.push(source_row("env", &effective.origins, |o| matches!(o, Origin::Env(_))));
-                layers.push(source_row("flags", &effective.origins, |o| matches!(o, Origin::Flag(_))));
+                layers.push(source_row("env", &effective.origins, is_env));
+                layers.push(source_row("flags", &effective.origins, is_flag));
                 layers.push(vec!["cluster".into(), format!("ConfigMap {ns}/{CLUSTER_CONFIG}"), cluster.state()]);
                 print!("{}", table(&["LAYER", "SOURCE", "STATE"].map(String::from), &layers));
                 println!();
@@ -89,7 +91,9 @@ pub fn run(g: &GlobalArgs, action: ConfigAction) -> Result<i32, Failure> {
                 }
             }
             out => {
-                let v = serde_json::to_value(&effective.config).unwrap_or_default();
+                let ns = effective.config.flux.namespace.clone();
+                let cluster = read_cluster(g, &ns);
+                let v = view_data(&effective, &with_repo_row(files, &searched), &errors, &cluster, &ns);
                 super::files_cmd::print_data(out, &v);
             }
         },
@@ -98,6 +102,119 @@ pub fn run(g: &GlobalArgs, action: ConfigAction) -> Result<i32, Failure> {
         eprint!("{}", config_diagnostic(e).render(&super::NoSources, color));
     }
     Ok(if errors.is_empty() { 0 } else { 1 })
+}
+
+/// `config view -o json|yaml`: the effective config as a `Config` object, plus a `status` saying
+/// where each value comes from and what every layer held.
+fn view_data(
+    effective: &config::Effective,
+    files: &[FileLayer],
+    errors: &[config::ConfigError],
+    cluster: &Cluster,
+    ns: &str,
+) -> Value {
+    let values: Vec<Value> = effective
+        .rows()
+        .into_iter()
+        .map(|(key, value, origin)| serde_json::json!({ "key": key, "value": value, "origin": origin_data(&origin) }))
+        .collect();
+    let mut layers = vec![serde_json::json!({
+        "layer": "default", "source": config::BUILTIN_CONFIG_PATH, "state": "loaded",
+    })];
+    for f in files {
+        let searched = !f.path.starts_with("(none");
+        let mut l = serde_json::json!({
+            "layer": f.layer,
+            "source": if searched { Value::from(f.path.clone()) } else { Value::Null },
+            "state": match (&f.state, searched) {
+                (_, false) => "notSearched",
+                (FileState::Missing, _) => "notFound",
+                (FileState::Loaded, _) => "loaded",
+                (FileState::Invalid(_), _) => "invalid",
+            },
+        });
+        match &f.state {
+            FileState::Invalid(e) => l["error"] = e.clone().into(),
+            _ if !searched => l["error"] = "not in a git work tree".into(),
+            _ => {}
+        }
+        layers.push(l);
+    }
+    for (layer, of) in [("env", is_env as fn(&Origin) -> bool), ("flag", is_flag)] {
+        let mut names: Vec<String> = effective
+            .origins
+            .values()
+            .filter(|o| of(o))
+            .filter_map(|o| match o {
+                Origin::Env(n) | Origin::Flag(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        let bad: Vec<String> = errors
+            .iter()
+            .filter(|e| matches!(e, config::ConfigError::Override { .. }))
+            .map(|e| e.to_string())
+            .filter(|e| (layer == "env") == e.starts_with("env "))
+            .collect();
+        let state = if !bad.is_empty() {
+            "invalid"
+        } else if names.is_empty() {
+            "notSet"
+        } else {
+            "loaded"
+        };
+        let mut l = serde_json::json!({ "layer": layer, "sources": names, "state": state });
+        if !bad.is_empty() {
+            l["error"] = bad.join("\n").into();
+        }
+        layers.push(l);
+    }
+    let mut c = serde_json::json!({
+        "layer": "cluster",
+        "source": format!("ConfigMap {ns}/{CLUSTER_CONFIG}"),
+        "state": cluster.code(),
+    });
+    match cluster {
+        Cluster::Found(settings) => {
+            let here = serde_json::to_value(&effective.config).unwrap_or_default();
+            c["values"] = leaves(settings)
+                .into_iter()
+                .map(|(k, v)| {
+                    let differs = config::get_key(&here, &k) != Some(&v);
+                    serde_json::json!({ "key": k, "value": v, "differsFromEffective": differs })
+                })
+                .collect::<Vec<_>>()
+                .into();
+        }
+        Cluster::NotInstalled(ctx) => c["context"] = ctx.clone().into(),
+        Cluster::NoContext(why) | Cluster::Unreachable(why) | Cluster::Invalid(why) => c["error"] = why.clone().into(),
+    }
+    layers.push(c);
+    let mut v = serde_json::to_value(&effective.config).unwrap_or_default();
+    v["status"] = serde_json::json!({ "values": values, "layers": layers });
+    v
+}
+
+fn is_env(o: &Origin) -> bool {
+    matches!(o, Origin::Env(_))
+}
+
+fn is_flag(o: &Origin) -> bool {
+    matches!(o, Origin::Flag(_))
+}
+
+/// Where one value comes from: its layer, and the file, variable or flag that set it.
+fn origin_data(o: &Origin) -> Value {
+    let (layer, source) = match o {
+        Origin::Builtin => ("default", config::BUILTIN_CONFIG_PATH),
+        Origin::User(p) => ("user", p.as_str()),
+        Origin::Repo(p) => ("repo", p.as_str()),
+        Origin::Env(n) => ("env", n.as_str()),
+        Origin::Flag(f) => ("flag", f.as_str()),
+    };
+    serde_json::json!({ "layer": layer, "source": source })
 }
 
 /// The repo layer is searched only inside a git work tree; say so rather than leave it out.
@@ -151,6 +268,17 @@ enum Cluster {
 }
 
 impl Cluster {
+    /// The state as one word, for `-o json|yaml`.
+    fn code(&self) -> &'static str {
+        match self {
+            Cluster::NoContext(_) => "notSearched",
+            Cluster::Unreachable(_) => "unreachable",
+            Cluster::NotInstalled(_) => "notFound",
+            Cluster::Invalid(_) => "invalid",
+            Cluster::Found(_) => "loaded",
+        }
+    }
+
     fn state(&self) -> String {
         match self {
             Cluster::NoContext(why) => format!("not searched: {why}"),

@@ -59,8 +59,11 @@ pub struct GlobalArgs {
     #[arg(short = 'o', long, global = true, value_enum)]
     pub output: Option<Output>,
     /// More detail on stderr (-vv for trace)
-    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
+    /// No progress or notices on stderr; warnings, errors and data still print
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
     /// The level of wego's own messages on stderr: error, warn, info, debug, trace (also
     /// WEGO_LOG_LEVEL). Not the controllers' log level: that is `install --log-level`
     #[arg(long, global = true, value_name = "LEVEL", value_parser = ["error", "warn", "info", "debug", "trace"])]
@@ -387,7 +390,8 @@ impl Context {
         let color = color_enabled(g);
         let Searched { cwd, repo_root, user_dir, loader } = Searched::new(g, flag_overrides)?;
         let config = loader.load().map_err(|e| Failure { diagnostic: config_diagnostic(&e), color, host: None })?;
-        let layers = Arc::new(Layers::new(g.scripts_dir.clone(), repo_root.clone(), user_dir));
+        let layers = Layers::new(g.scripts_dir.clone(), repo_root.clone(), user_dir);
+        let layers = Arc::new(if g.quiet { layers.without_notices() } else { layers });
         let globals = globals(g, color);
         Ok(Context { layers, loader, config, globals, cwd, repo_root })
     }
@@ -420,6 +424,7 @@ fn globals(g: &GlobalArgs, color: bool) -> Globals {
         color,
         offline: g.offline,
         allow_exec: g.allow_exec,
+        quiet: g.quiet,
     }
 }
 

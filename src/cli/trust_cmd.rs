@@ -128,7 +128,7 @@ fn remote(ctx: &Context, raw: &str) -> Result<Code, Diagnostic> {
         .tempdir()
         .map_err(|e| Diagnostic::new(format!("cannot create a temporary directory: {e}")))?;
     let dir = tmp.path().join("repo");
-    crate::git::remote::clone(&target, &Default::default(), &dir, None, &ctx.config.config.git.default_branch, 1)
+    crate::git::remote::clone(&target, &Default::default(), &dir, None, &ctx.config.config.git.default_branch, 1, None)
         .map_err(|e| {
             let d = Diagnostic::new(format!("cannot clone {raw}: {}", e.message));
             match e.help {

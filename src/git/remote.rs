@@ -91,6 +91,9 @@ pub struct Cloned {
     pub default_branch: Option<String>,
 }
 
+/// Told how far a transfer is, as (objects done, objects in all), for a progress display.
+pub type OnTransfer<'a> = Option<&'a (dyn Fn(u64, u64) + 'a)>;
+
 /// Clone `target` into `dir` (which must not exist or be empty): only `branch` (default: the
 /// remote's default branch), `depth` commits deep (0: full history). An empty remote gives an
 /// empty repository whose unborn HEAD is `branch` or `unborn_branch` (config `git.defaultBranch`).
@@ -101,6 +104,7 @@ pub fn clone(
     branch: Option<&str>,
     unborn_branch: &str,
     depth: u32,
+    on_transfer: OnTransfer<'_>,
 ) -> Result<Cloned, GitError> {
     let refs = ls_remote(target, opts)?;
     let default_branch = refs.default_branch();
@@ -119,7 +123,7 @@ pub fn clone(
         .map_err(|e| GitError::new(format!("cannot create a repository in {}: {}", dir.display(), e.message())))?;
     repo.remote("origin", &url)?;
     if refs.has_branch(&want) {
-        let oid = fetch_branch(&repo, target, opts, &want, depth)?
+        let oid = fetch_branch(&repo, target, opts, &want, depth, on_transfer)?
             .ok_or_else(|| GitError::new(format!("{url} did not send branch `{want}`")))?;
         let commit = repo.find_commit(oid)?;
         let mut br = repo.branch(&want, &commit, true)?;
@@ -141,11 +145,19 @@ pub fn fetch_branch(
     opts: &AuthOpts,
     branch: &str,
     depth: u32,
+    on_transfer: OnTransfer<'_>,
 ) -> Result<Option<Oid>, GitError> {
     let log = RefCell::new(AuthLog::default());
     let mut remote = repo.find_remote("origin")?;
+    let mut cbs = auth::callbacks(target, opts, &log);
+    if let Some(on) = on_transfer {
+        cbs.transfer_progress(move |p| {
+            on(p.received_objects() as u64, p.total_objects() as u64);
+            true
+        });
+    }
     let mut fo = FetchOptions::new();
-    fo.remote_callbacks(auth::callbacks(target, opts, &log)).download_tags(AutotagOption::None).proxy_options(proxy());
+    fo.remote_callbacks(cbs).download_tags(AutotagOption::None).proxy_options(proxy());
     // libgit2's local transport cannot fetch shallow; a local fetch is cheap in full anyway.
     if depth > 0 && target.url.scheme != super::url::Scheme::File {
         fo.depth(depth as i32);
@@ -174,6 +186,7 @@ pub fn push(
     branch: &str,
     force: bool,
     retries: u32,
+    on_transfer: OnTransfer<'_>,
 ) -> Result<Pushed, GitError> {
     let local_ref = format!("refs/heads/{branch}");
     let tracking = format!("refs/remotes/origin/{branch}");
@@ -184,7 +197,7 @@ pub fn push(
                 .help("commit first, or name another branch")
         })?;
         let spec = if force { format!("+{local_ref}:{local_ref}") } else { format!("{local_ref}:{local_ref}") };
-        let Some(reason) = push_once(repo, target, opts, &spec)? else {
+        let Some(reason) = push_once(repo, target, opts, &spec, on_transfer)? else {
             // libgit2 updates the tracking ref after a push; make sure, then record the upstream.
             let _ = repo.reference(&tracking, local, true, "push");
             if let Ok(mut b) = repo.find_branch(branch, git2::BranchType::Local) {
@@ -208,7 +221,7 @@ pub fn push(
         }
         let own = own_commits(repo, local)?;
         let depth = if repo.is_shallow() { 1 } else { 0 };
-        let Some(theirs) = fetch_branch(repo, target, opts, branch, depth)? else { return Err(refused()) };
+        let Some(theirs) = fetch_branch(repo, target, opts, branch, depth, on_transfer)? else { return Err(refused()) };
         if theirs == local || repo.graph_descendant_of(local, theirs).unwrap_or(false) {
             // The remote did not move past us: the rejection is about something else.
             return Err(refused());
@@ -219,7 +232,13 @@ pub fn push(
 }
 
 /// Push one refspec; `Some(reason)` when the remote (or libgit2's fast-forward check) rejected it.
-fn push_once(repo: &Repository, target: &Target, opts: &AuthOpts, spec: &str) -> Result<Option<String>, GitError> {
+fn push_once(
+    repo: &Repository,
+    target: &Target,
+    opts: &AuthOpts,
+    spec: &str,
+    on_transfer: OnTransfer<'_>,
+) -> Result<Option<String>, GitError> {
     let log = RefCell::new(AuthLog::default());
     let rejected: RefCell<Option<String>> = RefCell::new(None);
     let mut remote = repo.find_remote("origin")?;
@@ -230,6 +249,9 @@ fn push_once(repo: &Repository, target: &Target, opts: &AuthOpts, spec: &str) ->
         }
         Ok(())
     });
+    if let Some(on) = on_transfer {
+        cbs.push_transfer_progress(move |done, total, _bytes| on(done as u64, total as u64));
+    }
     let mut po = PushOptions::new();
     po.remote_callbacks(cbs).proxy_options(proxy());
     match remote.push(&[spec], Some(&mut po)) {

@@ -279,7 +279,7 @@ pub fn checkout(
         let refs = remote::ls_remote(t, opts)?;
         if refs.has_branch(branch) {
             let depth = if repo.is_shallow() { 1 } else { 0 };
-            let oid = remote::fetch_branch(repo, t, opts, branch, depth)?
+            let oid = remote::fetch_branch(repo, t, opts, branch, depth, None)?
                 .ok_or_else(|| GitError::new(format!("the remote did not send branch `{branch}`")))?;
             let mut b = repo.branch(branch, &repo.find_commit(oid)?, false)?;
             b.set_upstream(Some(&format!("origin/{branch}")))?;

@@ -67,6 +67,7 @@ pub async fn apply_all(
     mut objects: Vec<Value>,
     opts: &ApplyOpts,
     warn: &(dyn Fn(&str) + Sync),
+    applied: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Vec<Applied>, KubeError> {
     for (i, o) in objects.iter_mut().enumerate() {
         if field(o, &["apiVersion"]).is_none()
@@ -87,6 +88,7 @@ pub async fn apply_all(
     let mut crds_done = false;
     let mut fell_back = Vec::new();
     for o in &objects {
+        applied(results.len() as u64, objects.len() as u64);
         let kind = field(o, &["kind"]).unwrap_or_default();
         if rank(kind) > 1 && !crds_done {
             crds_done = true;

@@ -6,7 +6,6 @@
 //! runtime. A file or URL the user names explicitly is taken as given (with a warning when its
 //! checksum is not the known one): the user vouches for it.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,10 +86,15 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
     let source = super::opt_str(opts, "source").unwrap_or_else(|| cfg.manifests.clone());
     let base = super::opt_str(opts, "base_url").unwrap_or_else(|| cfg.manifests_base_url.clone());
     let timeout = Duration::from_secs(cfg.download_timeout_seconds.max(1));
-    let progress = |msg: &str| {
-        if std::io::stderr().is_terminal() {
-            host.session.log.emit(super::log::Level::Info, "►", "36", msg);
+    // A spinner on a terminal, a line in a log: a download can take a while.
+    let download = |url: &str, what: &str| {
+        let step = host.session.log.step(&format!("downloading {what} from {url}"));
+        let got = host.block_on(download(url, timeout));
+        // A failure is the command's error, said once.
+        if let Ok(text) = &got {
+            step.done(&format!("downloaded {what} ({} KiB)", text.len() / 1024));
         }
+        got
     };
     let check = |text: String, from: &str| {
         if looks_like_manifests(&text) {
@@ -122,9 +126,7 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
             if host.session.globals.offline {
                 return Err(fail(PRIM, format!("--offline forbids downloading {source}"), Some("pass a local file")));
             }
-            progress(&format!("downloading Flux manifests from {source}"));
-            let text = host
-                .block_on(download(&source, timeout))
+            let text = download(&source, "Flux manifests")
                 .map_err(|e| fail(PRIM, format!("cannot download {source}: {e}"), Some(HELP)))?;
             return given(text, &source);
         }
@@ -169,9 +171,7 @@ pub fn manifests(host: &Host, opts: &Map) -> Result<String, Box<EvalAltResult>> 
             Some(HELP),
         ));
     }
-    progress(&format!("downloading Flux v{version} manifests from {url}"));
-    let text = host
-        .block_on(download(&url, timeout))
+    let text = download(&url, &format!("Flux v{version} manifests"))
         .map_err(|e| fail(PRIM, format!("cannot download Flux v{version} manifests from {url}: {e}"), Some(HELP)))?;
     if let Err(actual) = verify(&version, &text) {
         return Err(fail(

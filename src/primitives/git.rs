@@ -155,12 +155,15 @@ fn clone(h: &Arc<Host>, raw: &str, opts: &Map) -> R<Repo> {
         }
     };
     let unborn = h.config().git.default_branch;
-    let mut attempt = remote::clone(&t, &auth, &dir, branch.as_deref(), &unborn, depth);
+    let step = super::opt_step(opts);
+    let on_transfer = |done, total| step.iter().for_each(|s| s.count(done, total, "objects"));
+    let on_transfer: remote::OnTransfer<'_> = Some(&on_transfer);
+    let mut attempt = remote::clone(&t, &auth, &dir, branch.as_deref(), &unborn, depth, on_transfer);
     while attempt.is_err() && Instant::now() < deadline {
         debug(h, &format!("{} is not ready yet; trying again", t.url.to_git()));
         clean();
         std::thread::sleep(Duration::from_millis(250));
-        attempt = remote::clone(&t, &auth, &dir, branch.as_deref(), &unborn, depth);
+        attempt = remote::clone(&t, &auth, &dir, branch.as_deref(), &unborn, depth, on_transfer);
     }
     let cloned = match attempt {
         Ok(c) => c,
@@ -274,7 +277,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         /// history), `dir` (a new or empty directory inside the workspace; default: a temporary directory removed when
         /// the command ends), `wait_seconds` (keep trying this long, at most 120, while the remote refuses: for a
         /// repository the provider has just created; default 0), `local` (must be `true` to clone a local path or
-        /// `file://` URL).\
+        /// `file://` URL), `progress` (a `Step` from `log::step`: shows the objects received).\
         #[doc = AUTH]
         ///
         /// Errors: authentication (names the variable to set), unknown ssh host key, unreachable or missing repository,
@@ -445,7 +448,8 @@ pub fn module(host: &Arc<Host>) -> Module {
         }
 
         /// Push a local branch to the branch of the same name on `origin`. Options: `branch` (default: the checked-out
-        /// branch), `force`, `retries` (default 5). When the remote branch moved (someone pushed first), wego fetches
+        /// branch), `force`, `retries` (default 5), `progress` (a `Step` from `log::step`: shows the objects sent).
+        /// When the remote branch moved (someone pushed first), wego fetches
         /// it, re-applies its own commits on top (the same file changes; others' commits untouched) and pushes again,
         /// up to `retries` times; if the remote changed the same files, nothing is pushed and the error says so.
         /// Returns `#{branch, sha, rewrites}`.
@@ -529,7 +533,9 @@ fn push(h: &Host, r: &Repo, opts: &Map) -> R<Map> {
     };
     let retries = opt_int(opts, "retries").unwrap_or(5).clamp(0, 100) as u32;
     debug(h, &format!("pushing {branch} to {}", t.url.to_git()));
-    let p = remote::push(&repo, t, &r.inner.auth, &branch, super::opt_bool(opts, "force"), retries)
+    let step = super::opt_step(opts);
+    let on_transfer = |done, total| step.iter().for_each(|s| s.count(done, total, "objects"));
+    let p = remote::push(&repo, t, &r.inner.auth, &branch, super::opt_bool(opts, "force"), retries, Some(&on_transfer))
         .map_err(|e| err(P, e))?;
     if p.rewrites > 0 {
         h.session.log.emit(

@@ -43,6 +43,8 @@ pub struct Globals {
     pub color: bool,
     pub offline: bool,
     pub allow_exec: bool,
+    /// `--quiet`: no progress or notices, only warnings and errors.
+    pub quiet: bool,
 }
 
 /// Everything a running script can reach, by concern. Shared by all primitives.
@@ -163,7 +165,7 @@ impl Host {
         workspace: PathBuf,
         commands: CommandRunner,
     ) -> Arc<Self> {
-        let log = super::log::Logger::new(&config.config.log_level, globals.verbose, globals.color);
+        let log = super::log::Logger::new(&config.config.log_level, globals.verbose, globals.color, globals.quiet);
         let checkpoint = crate::checkpoint::Checkpoint::new(&config.config, globals.offline);
         let kube = crate::k8s::KubeState::new(crate::k8s::Target {
             kubeconfig: globals.kubeconfig.clone(),

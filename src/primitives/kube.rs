@@ -68,7 +68,7 @@ pub fn module(host: &Arc<Host>) -> Module {
         /// first, custom resources after their CRD is Established. Kinds are resolved through discovery, so any CRD
         /// works.\
         /// Options: `field_manager` (default: config `kube.fieldManager`), `force` (take over conflicting fields),
-        /// `dry_run` (server-side validation only).\
+        /// `dry_run` (server-side validation only), `progress` (a `Step` from `log::step`: shows the objects applied).\
         /// Returns one `#{apiVersion, kind, name, namespace, result}` per object, `result` being `created`,
         /// `configured` or `unchanged`.\
         /// On a server too old for a CRD's schema it falls back to create/replace with a warning.
@@ -250,6 +250,8 @@ fn apply(h: &Host, objs: &Dynamic, opts: &Map) -> R<Array> {
         flux_version: config.flux.version,
     };
     let warn = |msg: &str| h.session.log.emit(super::log::Level::Warn, "⚠", "33", msg);
-    let results = h.block_on(apply_all(&h.kube, objects, &o, &warn)).map_err(|e| err("kube::apply", e))?;
+    let step = super::opt_step(opts);
+    let applied = |done, total| step.iter().for_each(|s| s.count(done, total, "objects"));
+    let results = h.block_on(apply_all(&h.kube, objects, &o, &warn, &applied)).map_err(|e| err("kube::apply", e))?;
     Ok(results.iter().map(|r| super::to_dynamic(&serde_json::to_value(r).expect("result serializes"))).collect())
 }

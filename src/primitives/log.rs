@@ -6,6 +6,12 @@ use rhai::Module;
 
 use super::api::api_module;
 use super::host::Host;
+use crate::progress::{Mode, Reporter, Step};
+
+/// Register the `Step` type so errors and docs call it by name.
+pub fn register_types(engine: &mut rhai::Engine) {
+    engine.register_type_with_name::<Step>("Step");
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -18,11 +24,12 @@ pub enum Level {
 
 pub struct Logger {
     level: Level,
-    color: bool,
+    progress: Arc<Reporter>,
 }
 
 impl Logger {
-    pub fn new(level: &str, verbose: u8, color: bool) -> Self {
+    /// `quiet` (`--quiet`) keeps warnings and errors only, and no progress.
+    pub fn new(level: &str, verbose: u8, color: bool, quiet: bool) -> Self {
         let mut level = match level {
             "error" => Level::Error,
             "warn" | "warning" => Level::Warn,
@@ -35,7 +42,11 @@ impl Logger {
         } else if verbose == 1 {
             level = level.max(Level::Debug);
         }
-        Logger { level, color }
+        let mode = Mode::detect(quiet);
+        if mode == Mode::Quiet {
+            level = level.min(Level::Warn);
+        }
+        Logger { level, progress: Arc::new(Reporter::new(mode, color)) }
     }
 
     pub fn enabled(&self, l: Level) -> bool {
@@ -47,11 +58,17 @@ impl Logger {
         if !self.enabled(l) {
             return;
         }
-        if self.color {
-            eprintln!("\x1b[{ansi}m{symbol}\x1b[0m {msg}");
-        } else {
-            eprintln!("{symbol} {msg}");
-        }
+        self.progress.line(symbol, ansi, msg);
+    }
+
+    /// Start a step of progress (see [`crate::progress`]): `► msg` in a plain log.
+    pub fn step(&self, msg: &str) -> Step {
+        self.progress.step("►", "36", msg)
+    }
+
+    /// Start waiting for something: `◎ msg` in a plain log, as flux says it.
+    pub fn waiting(&self, msg: &str) -> Step {
+        self.progress.step("◎", "36", msg)
     }
 }
 
@@ -78,6 +95,55 @@ pub fn module(host: &Arc<Host>) -> Module {
         /// Example: `log::ok("app added");`
         fn ok(message: &str) -> () {
             say(h, Level::Info, "✔", "32", message)
+        }
+
+        /// Start a step that takes a while (a clone, a push, a wait) and return its `Step`: on a terminal a spinner
+        /// showing `message` until the step ends, elsewhere a `► message` line, nothing with `--quiet`. End it with
+        /// `.done(message)` or `.fail(message)`. `git::clone`, `repo.push` and `kube::apply` take it as their
+        /// `progress` option and show how far they are.
+        ///
+        /// Example: `let s = log::step("cloning the wego repo"); let repo = git::clone(url, #{ progress: s }); s.done("cloned");`
+        fn step(message: &str) -> Step {
+            Ok(h.session.log.step(message))
+        }
+
+        /// Like `log::step`, for waiting on something (controllers, a reconciliation): `◎ message` in a plain log, as
+        /// flux says it.
+        ///
+        /// Example: `let s = log::waiting("waiting for the controllers"); ...; s.done("all controllers ready");`
+        fn waiting(message: &str) -> Step {
+            Ok(h.session.log.waiting(message))
+        }
+
+        /// End a step with `✔ message` (nothing with `--quiet`). A step ends once; later calls do nothing.
+        ///
+        /// Example: `s.done("cloned the wego repo");`
+        method done(step: &mut Step, message: &str) -> () {
+            step.done(message);
+            Ok(())
+        }
+
+        /// End a step with `✗ message`, shown even with `--quiet`. Does not stop the script (use `throw` for that).
+        ///
+        /// Example: `s.fail("the controllers did not become ready");`
+        method fail(step: &mut Step, message: &str) -> () {
+            step.fail(message);
+            Ok(())
+        }
+
+        /// Change what a running step says (on a terminal; plain output shows only its start and end).
+        ///
+        /// Example: `s.update("waiting for source-controller");`
+        method update(step: &mut Step, message: &str) -> () {
+            step.update(message);
+            Ok(())
+        }
+
+        /// `Step(<message>)`.
+        ///
+        /// Example: `log::debug(`${s}`);`
+        method to_string | to_debug(step: &mut Step) -> String {
+            Ok(format!("{step:?}"))
         }
 
         /// Report that wego is waiting for something.

@@ -60,6 +60,7 @@ pub fn register_all(engine: &mut Engine, host: &Arc<Host>) {
     host::register_error_type(engine);
     testing::register_globals(engine);
     keys::register_types(engine);
+    log::register_types(engine);
     git::register_types(engine);
     provider::register_types(engine);
 }
@@ -88,6 +89,11 @@ pub fn from_dynamic(v: &Dynamic) -> serde_json::Value {
 /// A number of seconds a script gave as an int or a float.
 pub fn seconds(v: &Dynamic) -> Option<f64> {
     v.as_float().ok().or_else(|| v.as_int().ok().map(|i| i as f64))
+}
+
+/// The `progress` option: a `Step` (from `log::step`) that a long call reports how far it is to.
+pub fn opt_step(opts: &rhai::Map) -> Option<crate::progress::Step> {
+    opts.get("progress").and_then(|v| v.clone().try_cast::<crate::progress::Step>())
 }
 
 /// Look up `key` in an options map, as a string.

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod crds;
 pub mod http_server;
 pub mod servers;
+pub mod term;
 pub mod world;
 
 /// An isolated user: its own HOME, config and cache dirs, no inherited wego/kube settings.
@@ -196,13 +197,16 @@ pub fn dns(s: &str) -> String {
 
 /// Check `wego status -o json` output against docs/status.schema.json.
 pub fn validate_status_json(v: &serde_json::Value) {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/status.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
+    validate_json("status.schema.json", v);
+}
+
+/// Check `v` against docs/`schema`.
+pub fn validate_json(schema: &str, v: &serde_json::Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(schema);
+    let schema_json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema_json).unwrap();
     let errors: Vec<String> = validator.iter_errors(v).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "status JSON violates docs/status.schema.json: {errors:?}\n{v:#}");
+    assert!(errors.is_empty(), "JSON violates docs/{schema}: {errors:?}\n{v:#}");
 }
 
 /// What bash would offer after `words` (the last one being completed), through the script
