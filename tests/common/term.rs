@@ -85,6 +85,18 @@ impl Term {
         }
     }
 
+    /// Whether `pred` holds for the screen within `secs` seconds (no failure when it does not).
+    pub fn shows_within(&self, secs: u64, pred: impl Fn(&str) -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if pred(&self.screen()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
     pub fn exited(&self) -> bool {
         !Command::new("tmux").args(["has-session", "-t", &self.name]).status().unwrap().success()
     }
