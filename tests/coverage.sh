@@ -27,7 +27,8 @@ fi
 
 rhai=$(mktemp -d)
 log=$(mktemp)
-trap 'rm -rf "$rhai" "$log"' EXIT
+# The profiles (one per process, ~5 GB for a whole run) are read once tarpaulin has its figure.
+trap 'rm -rf "$rhai" "$log" "$TARGET/tarpaulin/profraws"' EXIT
 export WEGO_RHAI_COVERAGE=$rhai
 
 # --include-files: the figure is src/'s (tests/ and build.rs are not the product).
