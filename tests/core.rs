@@ -549,3 +549,61 @@ fn an_empty_remote_starts_on_the_configured_default_branch() {
     let out = env.wego().args(["run", "b.rhai"]).cwd(repo.path()).run().ok();
     assert_eq!(out.stdout.trim(), "trunk");
 }
+
+/// The `E|X <tab> source <tab> line` records of a WEGO_RHAI_COVERAGE directory: lines by
+/// (kind, source).
+fn coverage_records(
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<(String, String), std::collections::BTreeSet<usize>> {
+    let mut records = std::collections::BTreeMap::<_, std::collections::BTreeSet<usize>>::new();
+    for file in std::fs::read_dir(dir).unwrap() {
+        for line in std::fs::read_to_string(file.unwrap().path()).unwrap().lines() {
+            let mut f = line.split('\t');
+            let (kind, source, n) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
+            records.entry((kind.to_string(), source.to_string())).or_default().insert(n.parse().unwrap());
+        }
+    }
+    records
+}
+
+#[test]
+fn rhai_coverage_records_the_statements_a_script_runs() {
+    let env = Env::new();
+    let d = git_work_tree();
+    let cov = tempfile::tempdir().unwrap();
+    write_files(
+        d.path(),
+        &[
+            ("lib/helper.rhai", "fn twice(x) {\n    x * 2\n}\n\nfn unused() {\n    print(\"never\");\n}\n"),
+            (
+                "tiny.rhai",
+                "import \"./lib/helper\" as h;\nlet x = 1;\nif x > 1 {\n    print(\"big\");\n} else {\n    print(h::twice(x));\n}\n",
+            ),
+        ],
+    );
+    let run = |with: bool| {
+        let w = env.wego().args(["run", "tiny.rhai"]).cwd(d.path());
+        let w = if with { w.env("WEGO_RHAI_COVERAGE", cov.path().display().to_string()) } else { w };
+        w.run().ok()
+    };
+    assert_eq!(run(false).stdout, "2\n");
+    assert_eq!(std::fs::read_dir(cov.path()).unwrap().count(), 0, "nothing is recorded unless asked");
+    assert_eq!(run(true).stdout, "2\n", "recording changes nothing the script does");
+    let records = coverage_records(cov.path());
+    let lines = |kind: &str, suffix: &str| {
+        let found = records.iter().find(|((k, s), _)| k == kind && s.ends_with(suffix));
+        found.map(|(_, l)| l.clone()).unwrap_or_default()
+    };
+    let ran = |suffix: &str| -> Vec<usize> { lines("E", suffix).intersection(&lines("X", suffix)).copied().collect() };
+    // Statements, not lines of braces, `else` or function headers; the branch not taken is
+    // executable but not executed, and so is the function nobody calls.
+    assert_eq!(lines("E", "tiny.rhai").into_iter().collect::<Vec<_>>(), [1, 2, 3, 4, 6], "{records:?}");
+    assert_eq!(ran("tiny.rhai"), [1, 2, 3, 6], "{records:?}");
+    assert_eq!(lines("E", "helper.rhai").into_iter().collect::<Vec<_>>(), [2, 6], "{records:?}");
+    assert_eq!(ran("helper.rhai"), [2], "{records:?}");
+    // Every built-in script and stdlib module is listed, loaded or not: a module no test
+    // loads counts as uncovered.
+    for file in ["scripts/add.rhai", "scripts/version.rhai", "stdlib/naming.rhai", "stdlib/health.rhai"] {
+        assert!(!lines("E", file).is_empty(), "{file} is listed: {:?}", records.keys());
+    }
+}

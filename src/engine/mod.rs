@@ -1,6 +1,7 @@
 //! The one place a Rhai engine is built: limits, module resolution through the layers,
 //! host primitives, and running a script to an exit code or a diagnostic.
 
+pub mod coverage;
 mod resolver;
 pub mod testing;
 
@@ -39,6 +40,7 @@ pub fn build(host: &Arc<Host>) -> Engine {
         }
     });
     crate::primitives::register_all(&mut engine, host);
+    coverage::attach(&mut engine);
     engine
 }
 
@@ -48,6 +50,7 @@ pub fn compile(engine: &Engine, host: &Host, script: &Resolved) -> Result<AST, D
     let mut ast =
         engine.compile(without_shebang(&script.text)).map_err(|e| Diagnostic::from_parse(&e, &script.display))?;
     ast.set_source(script.display.as_str());
+    coverage::compiled(&ast);
     Ok(ast)
 }
 

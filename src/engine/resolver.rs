@@ -86,6 +86,7 @@ impl ModuleResolver for LayeredResolver {
             ))
         })?;
         ast.set_source(found.display.as_str());
+        super::coverage::compiled(&ast);
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
             .map_err(|e| Box::new(EvalAltResult::ErrorInModule(path.to_string(), e, pos)))?;
         let module: Shared<Module> = module.into();

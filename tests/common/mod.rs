@@ -105,8 +105,9 @@ impl Wego {
         for (k, _) in std::env::vars() {
             // Nor the developer's tokens or ssh-agent: tests give wego exactly the credentials they mean.
             let secret = matches!(k.as_str(), "GITHUB_TOKEN" | "GITLAB_TOKEN" | "SSH_AUTH_SOCK" | "GIT_SSH_COMMAND");
-            if k.starts_with("WEGO_") || k == "CHECKPOINT_DISABLE" || k == "NO_COLOR" || k.starts_with("XDG_") || secret
-            {
+            // Except the Rhai coverage directory (tests/coverage.sh): every wego run adds to it.
+            let wego = k.starts_with("WEGO_") && k != "WEGO_RHAI_COVERAGE";
+            if wego || k == "CHECKPOINT_DISABLE" || k == "NO_COLOR" || k.starts_with("XDG_") || secret {
                 cmd.env_remove(k);
             }
         }
