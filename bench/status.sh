@@ -110,6 +110,7 @@ for i in range(first, last + 1):
 PY
 }
 
+counts() { for k in apps gitrepositories kustomizations; do echo "$k $(kubectl get "$k" -n "$NS" --no-headers 2>/dev/null | wc -l)"; done; }
 wego_requests() { grep '"ResponseComplete"' "$WEGO_TEST_AUDIT_LOG" | grep -F "$WHO" | grep -c '"userAgent":"wego/' || true; }
 # One command's wall seconds and peak RSS (KiB), appended to file $1.
 timed() { local out=$1; shift; /usr/bin/time -f '%e %M' -a -o "$out" "$@" >/dev/null 2>&1 || true; }
@@ -134,9 +135,18 @@ have=0; prev_size=""; prev_w=""
 for n in $SIZES; do
   if [ "$n" -gt "$have" ]; then
     objects $((have + 1)) "$n" > "$TMP/create.cfg"
-    curl -sS --parallel --parallel-max 8 --config "$TMP/create.cfg" || true
+    curl -sS --no-progress-meter --parallel --parallel-max 8 --config "$TMP/create.cfg" 2>/dev/null || true
     have=$n
   fi
+  # Another test run may delete the CRDs (and with them every App of the namespace): count
+  # before timing, create what is missing (the others answer 409), and say if it stays short.
+  for attempt in 1 2 3; do
+    short=$(counts | awk -v n="$n" '$2 != n' | wc -l)
+    [ "$short" = 0 ] && break
+    objects 1 "$n" > "$TMP/create.cfg"
+    curl -sS --no-progress-meter --parallel --parallel-max 8 --config "$TMP/create.cfg" >/dev/null 2>&1 || true
+  done
+  [ "$short" = 0 ] || { echo "WARNING: the namespace does not hold $n apps:"; counts; }
   before=$(wego_requests); "${WEGO_STATUS[@]}" >/dev/null 2>&1 || true; requests=$(( $(wego_requests) - before ))
   before=$(wego_requests); "$WEGO" status -n "$NS" app-1 -o json >/dev/null 2>&1 || true; req_app=$(( $(wego_requests) - before ))
   rm -f "$TMP"/t.*
@@ -153,6 +163,7 @@ for n in $SIZES; do
     "$w" "$(awk -v m="$wm" 'BEGIN { printf "%.1f", m / 1024 }')" \
     "$k" "$(awk -v m="$km" 'BEGIN { printf "%.1f", m / 1024 }')" "$(awk -v a="$w" -v b="$k" 'BEGIN { printf "%.2f", a / b }')" \
     "$c" "$(awk -v a="$w" -v b="$c" 'BEGIN { printf "%.2f", a / b }')"
+  [ "$(counts | awk -v n="$n" '$2 != n' | wc -l)" = 0 ] || { echo "WARNING: objects were deleted while timing; discard this row:"; counts; }
   [ -z "$prev_size" ] || echo "  wego time at $n apps / at $prev_size apps: $(awk -v a="$w" -v b="$prev_w" 'BEGIN { printf "%.2f", a / b }')"
   prev_size=$n; prev_w=$w
 done

@@ -49,6 +49,17 @@ pub fn is_crd(api_version: &str, kind: &str) -> bool {
     api_version.starts_with("apiextensions.k8s.io/") && kind == "CustomResourceDefinition"
 }
 
+/// The fields of a CRD that [`served_by`] reads.
+pub const SERVED_BY: [&str; 7] = [
+    "status.conditions",
+    "spec.group",
+    "spec.names.kind",
+    "spec.names.plural",
+    "spec.scope",
+    "spec.versions.name",
+    "spec.versions.served",
+];
+
 /// The kinds an Established CRD serves, one per served version, keyed as discovery is.
 pub fn served_by(crd: &Value) -> Vec<((String, String), Kind)> {
     let established = crd

@@ -1,14 +1,22 @@
 //! Lists as the server pages them (`limit`/`continue`, as kubectl's `--chunk-size`), trimmed to
-//! the fields the caller keeps, several kinds at once. Each page is decoded and trimmed before
-//! the next is asked for, so memory follows the page size and the kept fields, not the
-//! whole list as the server stores it (`managedFields` alone is often half of an object).
+//! the fields the caller keeps, several kinds at once. A page is decoded as it arrives, one item
+//! at a time, each trimmed while it is parsed (see [`super::keep`]), so memory follows the kept
+//! fields, not the page nor the list as the server stores it (`managedFields` alone is often
+//! half of an object).
 
+use std::fmt;
+use std::io::{self, BufReader, Read};
+
+use futures_util::io::{AsyncBufRead, AsyncBufReadExt};
 use kube::api::ListParams;
 use kube::core::Request;
 use kube::Client;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use tokio::sync::mpsc;
 
+use super::keep::Keep;
 use super::{kinds, Kind, KubeError, KubeState};
 
 /// What kubectl asks for per page by default.
@@ -44,20 +52,6 @@ impl ListSpec {
     }
 }
 
-#[derive(Deserialize)]
-struct Page {
-    #[serde(default)]
-    metadata: PageMeta,
-    #[serde(default)]
-    items: Vec<Value>,
-}
-
-#[derive(Deserialize, Default)]
-struct PageMeta {
-    #[serde(rename = "continue", default)]
-    next: Option<String>,
-}
-
 /// What one list gave: the converted objects and, for a CRD list, the kinds it serves.
 type Fetched<T> = (Vec<T>, Vec<((String, String), Kind)>);
 
@@ -88,14 +82,41 @@ impl KubeState {
     }
 }
 
-async fn fetch<T, F: Fn(Value) -> T>(
-    client: Client,
-    url: String,
-    s: ListSpec,
+/// How many chunks of a body may wait between the connection and its decoder.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// What the decoder of a list's pages needs, shared by its pages.
+struct Decoder<F> {
+    api_version: String,
+    kind: String,
+    /// What the caller keeps, and what is decoded: for a CRD list also the fields that say
+    /// which kinds it serves, trimmed away once read.
+    keep: Keep,
+    decoded: Keep,
+    crd_list: bool,
     convert: F,
-) -> Result<Fetched<T>, kube::Error> {
+}
+
+/// Every page of one list. Each page's body streams from the connection into a decoder on a
+/// blocking thread, which trims and converts one item at a time: no page is ever held whole,
+/// neither as text nor as JSON values.
+async fn fetch<T, F>(client: Client, url: String, s: ListSpec, convert: F) -> Result<Fetched<T>, kube::Error>
+where
+    T: Send + 'static,
+    F: Fn(Value) -> T + Send + Sync + 'static,
+{
     let crd_list = kinds::is_crd(&s.api_version, &s.kind);
-    let (mut out, mut learned) = (Vec::new(), Vec::new());
+    let keep = Keep::new(&s.keep);
+    let decoded = if crd_list { keep.clone().with(&kinds::SERVED_BY) } else { keep.clone() };
+    let dec = std::sync::Arc::new(Decoder {
+        api_version: s.api_version.clone(),
+        kind: s.kind.clone(),
+        keep,
+        decoded,
+        crd_list,
+        convert,
+    });
+    let mut fetched: Fetched<T> = (Vec::new(), Vec::new());
     let mut next: Option<String> = None;
     loop {
         let mut lp = ListParams::default();
@@ -112,79 +133,163 @@ async fn fetch<T, F: Fn(Value) -> T>(
             lp = lp.continue_token(c);
         }
         let req = Request::new(url.as_str()).list(&lp).map_err(kube::Error::BuildRequest)?;
-        let page: Page = client.request(req).await?;
-        out.reserve(page.items.len());
-        for mut item in page.items {
-            if let Some(m) = item.as_object_mut() {
-                for (key, value) in [("apiVersion", &s.api_version), ("kind", &s.kind)] {
-                    if m.get(key).is_none_or(Value::is_null) {
-                        m.insert(key.into(), Value::String(value.clone()));
-                    }
-                }
-            }
-            if crd_list {
-                learned.extend(kinds::served_by(&item));
-            }
-            out.push(convert(project(item, &s.keep)));
-        }
-        match page.metadata.next.filter(|c| !c.is_empty()) {
+        let body = client.request_stream(req).await?;
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        let d = dec.clone();
+        let decoding = tokio::task::spawn_blocking(move || {
+            let token = decode_page(BufReader::new(Chunks { rx, chunk: Vec::new(), at: 0 }), &d, &mut fetched);
+            (fetched, token)
+        });
+        let pumped = pump(Box::pin(body), tx).await;
+        let (back, token) = decoding.await.map_err(|e| kube::Error::Service(Box::new(e)))?;
+        fetched = back;
+        // A connection that failed mid-body is the cause; the decoder only saw the text stop.
+        pumped.map_err(kube::Error::ReadEvents)?;
+        match token.map_err(kube::Error::SerdeError)?.filter(|c| !c.is_empty()) {
             Some(c) => next = Some(c),
             None => break,
         }
     }
-    Ok((out, learned))
+    Ok(fetched)
 }
 
-/// `o` with only `apiVersion`, `kind` and the paths in `keep` (all of it when empty). A path
-/// crossing an array keeps that field of every element, as kubectl's `{.spec.versions[*].name}`.
-pub fn project(mut o: Value, keep: &[String]) -> Value {
-    if keep.is_empty() {
-        return o;
-    }
-    let mut out = Value::Object(Map::new());
-    for p in ["apiVersion", "kind"].into_iter().chain(keep.iter().map(String::as_str)) {
-        let parts: Vec<&str> = p.split('.').filter(|s| !s.is_empty()).collect();
-        if let Some(v) = pick(&mut o, &parts) {
-            merge(&mut out, v);
+/// Copy a body into `tx` as it arrives, until it ends or the decoder stops reading.
+async fn pump(mut body: std::pin::Pin<Box<impl AsyncBufRead>>, tx: mpsc::Sender<Vec<u8>>) -> io::Result<()> {
+    loop {
+        let chunk = body.fill_buf().await?.to_vec();
+        if chunk.is_empty() {
+            return Ok(());
         }
-    }
-    out
-}
-
-/// Take the value at `parts` out of `v`, wrapped in the objects (and arrays) leading to it.
-fn pick(v: &mut Value, parts: &[&str]) -> Option<Value> {
-    let Some((first, rest)) = parts.split_first() else { return Some(v.take()) };
-    match v {
-        Value::Object(m) => {
-            let inner = pick(m.get_mut(*first)?, rest)?;
-            Some(Value::Object(Map::from_iter([(first.to_string(), inner)])))
+        body.consume_unpin(chunk.len());
+        if tx.send(chunk).await.is_err() {
+            // The decoder gave up on this text; its error says why.
+            return Ok(());
         }
-        Value::Array(items) => {
-            Some(Value::Array(items.iter_mut().map(|e| pick(e, parts).unwrap_or(Value::Object(Map::new()))).collect()))
-        }
-        _ => None,
     }
 }
 
-/// Merge `v` into `out`: objects key by key, arrays of the same length element by element.
-fn merge(out: &mut Value, v: Value) {
-    match (out, v) {
-        (Value::Object(o), Value::Object(m)) => {
-            for (k, x) in m {
-                match o.get_mut(&k) {
-                    Some(existing) => merge(existing, x),
-                    None => {
-                        o.insert(k, x);
-                    }
+/// A body's chunks as they arrive, read on the decoder's thread.
+struct Chunks {
+    rx: mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.rx.blocking_recv() {
+                Some(c) => (self.chunk, self.at) = (c, 0),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Decode one page from `r`, adding its items to `fetched`; the page's continue token.
+fn decode_page<T, F: Fn(Value) -> T>(
+    r: impl Read,
+    dec: &Decoder<F>,
+    fetched: &mut Fetched<T>,
+) -> serde_json::Result<Option<String>> {
+    let (out, learned) = fetched;
+    let mut each = |mut item: Value| {
+        if let Some(m) = item.as_object_mut() {
+            for (key, value) in [("apiVersion", &dec.api_version), ("kind", &dec.kind)] {
+                if m.get(key).is_none_or(Value::is_null) {
+                    m.insert(key.into(), Value::String(value.clone()));
                 }
             }
         }
-        (Value::Array(o), Value::Array(a)) if o.len() == a.len() => {
-            for (e, x) in o.iter_mut().zip(a) {
-                merge(e, x);
+        if dec.crd_list {
+            learned.extend(kinds::served_by(&item));
+            item = dec.keep.trim(item);
+        }
+        out.push((dec.convert)(item));
+    };
+    let mut d = serde_json::Deserializer::from_reader(r);
+    let token = Page { keep: &dec.decoded, each: &mut each }.deserialize(&mut d)?;
+    d.end()?;
+    Ok(token)
+}
+
+/// A list page (`{"metadata": {"continue": ...}, "items": [...]}`): each item goes to `each` as
+/// soon as it is decoded; the continue token is what is left.
+struct Page<'a, E> {
+    keep: &'a Keep,
+    each: &'a mut E,
+}
+
+#[derive(Deserialize, Default)]
+struct PageMeta {
+    #[serde(rename = "continue", default)]
+    next: Option<String>,
+}
+
+impl<'de, E: FnMut(Value)> DeserializeSeed<'de> for Page<'_, E> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, E: FnMut(Value)> Visitor<'de> for Page<'_, E> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut next = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "metadata" => next = map.next_value::<Option<PageMeta>>()?.and_then(|m| m.next),
+                "items" => map.next_value_seed(Items { keep: self.keep, each: &mut *self.each })?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        (out, v) => *out = v,
+        Ok(next)
+    }
+}
+
+/// A page's `items`, handed on one by one.
+struct Items<'a, E> {
+    keep: &'a Keep,
+    each: &'a mut E,
+}
+
+impl<'de, E: FnMut(Value)> DeserializeSeed<'de> for Items<'_, E> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, E: FnMut(Value)> Visitor<'de> for Items<'_, E> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+
+    fn visit_unit<Er>(self) -> Result<(), Er> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element_seed(self.keep.object())? {
+            (self.each)(item.unwrap_or_default());
+        }
+        Ok(())
     }
 }
 
@@ -193,24 +298,60 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn decode(text: &str, keep: &[&str], crd_list: bool) -> (Vec<Value>, Option<String>, usize) {
+        let keep = Keep::new(keep);
+        let decoded = if crd_list { keep.clone().with(&kinds::SERVED_BY) } else { keep.clone() };
+        let dec = Decoder { api_version: "x/v1".into(), kind: "X".into(), keep, decoded, crd_list, convert: |v| v };
+        let mut fetched = (Vec::new(), Vec::new());
+        let token = decode_page(text.as_bytes(), &dec, &mut fetched).unwrap();
+        (fetched.0, token, fetched.1.len())
+    }
+
     #[test]
-    fn project_keeps_only_the_asked_paths() {
-        let o = json!({"apiVersion": "v1", "kind": "X", "metadata": {"name": "a", "managedFields": [1, 2], "labels": {"l": "v"}},
-                       "spec": {"big": "x"}, "status": {"conditions": [{"type": "Ready"}], "other": 1}});
-        let keep =
-            ["metadata.name".to_string(), "metadata.labels".into(), "status.conditions".into(), "missing.x".into()];
+    fn a_page_is_decoded_item_by_item_and_trimmed() {
+        let page = json!({"kind": "XList", "apiVersion": "x/v1", "metadata": {"resourceVersion": "7", "continue": "abc"},
+                          "items": [{"metadata": {"name": "a", "managedFields": [{"big": 1}]}, "spec": {"s": 1}},
+                                    {"apiVersion": null, "metadata": {"name": "b"}, "status": {}}]});
+        let (items, token, _) = decode(&page.to_string(), &["metadata.name", "status"], false);
+        assert_eq!(token.as_deref(), Some("abc"));
         assert_eq!(
-            project(o.clone(), &keep),
-            json!({"apiVersion": "v1", "kind": "X", "metadata": {"name": "a", "labels": {"l": "v"}},
-                   "status": {"conditions": [{"type": "Ready"}]}})
+            items,
+            vec![
+                json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "a"}}),
+                json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "b"}, "status": {}})
+            ],
+            "apiVersion and kind filled in where the list leaves them out"
         );
-        assert_eq!(project(o.clone(), &[]), o, "nothing to keep: everything");
-        let crd = json!({"spec": {"versions": [{"name": "v1", "served": true, "schema": {"big": 1}}, {"name": "v0", "served": false}]}});
-        let keep = ["spec.versions.name".to_string(), "spec.versions.served".into()];
+        let (items, token, _) = decode(r#"{"metadata": {}, "items": null}"#, &[], false);
+        assert!(items.is_empty() && token.is_none());
+        let err = decode_page(
+            &b"{\"items\": [{}, "[..],
+            &Decoder {
+                api_version: String::new(),
+                kind: String::new(),
+                keep: Keep::default(),
+                decoded: Keep::default(),
+                crd_list: false,
+                convert: |v| v,
+            },
+            &mut (vec![], vec![]),
+        );
+        assert!(err.is_err(), "a body cut short is an error, not a shorter list");
+    }
+
+    #[test]
+    fn a_crd_list_teaches_kinds_and_keeps_only_what_was_asked() {
+        let crd = json!({"metadata": {"name": "apps.wego.weave.works"},
+            "spec": {"group": "wego.weave.works", "scope": "Namespaced", "names": {"kind": "App", "plural": "apps"},
+                     "versions": [{"name": "v1alpha1", "served": true, "schema": {"big": 1}}]},
+            "status": {"conditions": [{"type": "Established", "status": "True"}]}});
+        let page = json!({"items": [crd]}).to_string();
+        let (items, _, learned) = decode(&page, &["metadata.name", "spec.versions.name"], true);
+        assert_eq!(learned, 1, "the kind the CRD serves is learnt from fields the caller did not keep");
         assert_eq!(
-            project(crd, &keep),
-            json!({"spec": {"versions": [{"name": "v1", "served": true}, {"name": "v0", "served": false}]}}),
-            "a path through an array keeps that field of each element"
+            items[0],
+            json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "apps.wego.weave.works"},
+                   "spec": {"versions": [{"name": "v1alpha1"}]}})
         );
     }
 }
