@@ -236,7 +236,8 @@ pub fn fail(prim: &str, cause: impl std::fmt::Display, help: Option<&str>) -> Bo
     d.raise()
 }
 
-const BRIEF_OF_TEXT: &str = "`brief` of an error a script threw as text (`\"cause\\nhelp: fix\"`).";
+const BRIEF_OF_TEXT: &str = "`brief` of an error a script threw as text (`\"cause\\nhelp: fix\"`).\n\n\
+    Example: `try { throw \"kube::get: gone\\nhelp: retry\" } catch (e) { log::warn(e.brief()); }`";
 
 /// Register the `Error` type a script catches from a host function, and how it prints.
 pub fn register_error_type(engine: &mut Engine) {
