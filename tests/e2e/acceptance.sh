@@ -178,7 +178,13 @@ EOF
 g -C "$WORK/app" init -q -b main
 g -C "$WORK/app" add -A
 g -C "$WORK/app" commit -qm "The e2e app"
-g -C "$WORK/app" push -q "$APP_URL" main
+# A repository just created can refuse pushes for a moment (GitHub and GitLab both, and the
+# stand-ins as they do): retry for up to 30 s, as `wego add` does for the wego repo it creates.
+push_deadline=$((SECONDS + 30))
+until g -C "$WORK/app" push -q "$APP_URL" main 2>/dev/null; do
+    [ $SECONDS -lt $push_deadline ] || die "cannot push the app to the new repo $APP_URL"
+    sleep 1
+done
 APP_SHA=$(g -C "$WORK/app" rev-parse HEAD)
 REVISION="main@sha1:$APP_SHA"
 echo "test repos: $APP_URL (revision $REVISION), $FLEET_URL"
