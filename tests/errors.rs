@@ -46,14 +46,18 @@ fn install_with_an_unknown_component() {
     insta::assert_snapshot!("install_unknown_component", brief(&out.stderr));
 }
 
+/// `wego ARGS` against the test cluster, in this binary's namespace with the runtime's CRDs and
+/// no apps; `None` (skipped) without a cluster.
+fn in_the_runtime_namespace(args: &[&str]) -> Option<common::Out> {
+    let c = cluster()?;
+    ensure_crds(&c);
+    let ns = format!("wego-{}-crds", env!("CARGO_CRATE_NAME"));
+    Some(Env::new().wego().env("KUBECONFIG", c.kubeconfig.display().to_string()).args(args).args(["-n", &ns]).run())
+}
+
 #[test]
 fn status_of_an_unknown_app() {
-    let Some(c) = cluster() else { return };
-    ensure_crds(&c);
-    let env = Env::new();
-    let ns = format!("wego-{}-crds", env!("CARGO_CRATE_NAME"));
-    let out =
-        env.wego().env("KUBECONFIG", c.kubeconfig.display().to_string()).args(["status", "nosuchapp", "-n", &ns]).run();
+    let Some(out) = in_the_runtime_namespace(&["status", "nosuchapp"]) else { return };
     assert_eq!(out.code, 1, "{}", out.stderr);
     insta::assert_snapshot!("status_unknown_app", brief(&out.stderr));
 }
@@ -71,15 +75,7 @@ fn an_override_that_fails_shows_its_author_where() {
 
 #[test]
 fn suspend_of_an_unknown_app_puts_its_help_on_a_line_of_its_own() {
-    let Some(c) = cluster() else { return };
-    ensure_crds(&c);
-    let env = Env::new();
-    let ns = format!("wego-{}-crds", env!("CARGO_CRATE_NAME"));
-    let out = env
-        .wego()
-        .env("KUBECONFIG", c.kubeconfig.display().to_string())
-        .args(["suspend", "nosuchapp", "-n", &ns])
-        .run();
+    let Some(out) = in_the_runtime_namespace(&["suspend", "nosuchapp"]) else { return };
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(!out.stderr.contains("\\n"), "an escaped newline printed as text: {}", out.stderr);
     // No app in the cluster yet: right after `wego add`, before its pull request is merged.
