@@ -607,3 +607,41 @@ fn rhai_coverage_records_the_statements_a_script_runs() {
         assert!(!lines("E", file).is_empty(), "{file} is listed: {:?}", records.keys());
     }
 }
+
+/// `kube::list` with `columns` reads each object as one flat row, across pages (here one object
+/// per page) of the real API server; a path that is not one is the script author's error, with
+/// the function's name and how paths are written.
+#[test]
+fn kube_list_reads_objects_as_rows_of_columns_across_pages() {
+    let Some(c) = common::cluster::cluster() else { return };
+    let env = Env::new();
+    let repo = git_work_tree();
+    let ns = format!("wego-rows-{}", std::process::id());
+    c.kubectl(["create", "namespace", &ns]).ok();
+    for (name, label) in [("a", Some("x")), ("b", None), ("c", Some("z"))] {
+        c.kubectl(["create", "configmap", name, "-n", &ns, &format!("--from-literal=k=v-{name}")]).ok();
+        if let Some(l) = label {
+            c.kubectl(["label", "configmap", name, "-n", &ns, &format!("app.kubernetes.io/name={l}")]).ok();
+        }
+    }
+    let script = format!(
+        "let rows = kube::list(\"v1\", \"ConfigMap\", #{{ namespace: \"{ns}\", chunk_size: 1, columns: #{{ \
+         name: \"metadata.name\", app: [\"metadata.labels['app.kubernetes.io/name']\", \"data.k\"], \
+         owner: \"metadata.ownerReferences[0].name\" }} }});\n\
+         for r in rows.filter(|r| r.name != \"kube-root-ca.crt\") {{ print(`${{r.name}} ${{r.app}} ${{r.owner}} ${{r.keys().len()}}`); }}\n\
+         kube::list(\"v1\", \"ConfigMap\", #{{ namespace: \"{ns}\", columns: #{{ bad: \"metadata..name\" }} }});\n"
+    );
+    write_files(repo.path(), &[("rows.rhai", &script)]);
+    let kubeconfig = c.kubeconfig.display().to_string();
+    let out = env.wego().args(["run", "rows.rhai"]).env("KUBECONFIG", &kubeconfig).cwd(repo.path()).run();
+    c.kubectl(["delete", "namespace", &ns, "--wait=false"]);
+    assert_eq!(out.stdout, "a x  3\nb v-b  3\nc z  3\n", "the label, else the data; a missing path is ()");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("kube::list") && out.stderr.contains("`metadata..name` is not a path"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("help: a column is a path such as"), "{}", out.stderr);
+    assert!(out.stderr.contains("rows.rhai:"), "the script author gets the position: {}", out.stderr);
+}

@@ -36,9 +36,19 @@ impl Keep {
         self
     }
 
+    /// One path more, given as its keys (for keys that hold dots).
+    pub fn with_parts(mut self, parts: &[&str]) -> Self {
+        self.add_parts(parts.iter().copied());
+        self
+    }
+
     fn add(&mut self, path: &str) {
+        self.add_parts(path.split('.'));
+    }
+
+    fn add_parts<'a>(&mut self, parts: impl Iterator<Item = &'a str>) {
         let mut node = self;
-        for part in path.split('.').filter(|s| !s.is_empty()) {
+        for part in parts.filter(|s| !s.is_empty()) {
             if node.all {
                 return;
             }

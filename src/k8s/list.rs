@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::columns::Columns;
 use super::keep::Keep;
 use super::{kinds, Kind, KubeError, KubeState};
 
@@ -36,6 +37,9 @@ pub struct ListSpec {
     pub keep: Vec<String>,
     /// Objects per request; 0 asks for the whole list in one.
     pub chunk_size: u32,
+    /// Each object as one flat row of these columns (see [`Columns`]); without `keep`, only
+    /// what they read is decoded.
+    pub columns: Option<Columns>,
 }
 
 impl ListSpec {
@@ -48,6 +52,7 @@ impl ListSpec {
             fields: None,
             keep: vec![],
             chunk_size: DEFAULT_CHUNK_SIZE,
+            columns: None,
         }
     }
 }
@@ -94,6 +99,7 @@ struct Decoder<F> {
     keep: Keep,
     decoded: Keep,
     crd_list: bool,
+    columns: Option<Columns>,
     convert: F,
 }
 
@@ -106,7 +112,10 @@ where
     F: Fn(Value) -> T + Send + Sync + 'static,
 {
     let crd_list = kinds::is_crd(&s.api_version, &s.kind);
-    let keep = Keep::new(&s.keep);
+    let keep = match &s.columns {
+        Some(c) if s.keep.is_empty() => c.keep(),
+        _ => Keep::new(&s.keep),
+    };
     let decoded = if crd_list { keep.clone().with(&kinds::SERVED_BY) } else { keep.clone() };
     let dec = std::sync::Arc::new(Decoder {
         api_version: s.api_version.clone(),
@@ -114,6 +123,7 @@ where
         keep,
         decoded,
         crd_list,
+        columns: s.columns.clone(),
         convert,
     });
     let mut fetched: Fetched<T> = (Vec::new(), Vec::new());
@@ -198,7 +208,7 @@ fn decode_page<T, F: Fn(Value) -> T>(
 ) -> serde_json::Result<Option<String>> {
     let (out, learned) = fetched;
     let mut each = |mut item: Value| {
-        if let Some(m) = item.as_object_mut() {
+        if let Some(m) = item.as_object_mut().filter(|_| dec.columns.is_none()) {
             for (key, value) in [("apiVersion", &dec.api_version), ("kind", &dec.kind)] {
                 if m.get(key).is_none_or(Value::is_null) {
                     m.insert(key.into(), Value::String(value.clone()));
@@ -208,6 +218,9 @@ fn decode_page<T, F: Fn(Value) -> T>(
         if dec.crd_list {
             learned.extend(kinds::served_by(&item));
             item = dec.keep.trim(item);
+        }
+        if let Some(c) = &dec.columns {
+            item = c.row(&item);
         }
         out.push((dec.convert)(item));
     };
@@ -301,7 +314,15 @@ mod tests {
     fn decode(text: &str, keep: &[&str], crd_list: bool) -> (Vec<Value>, Option<String>, usize) {
         let keep = Keep::new(keep);
         let decoded = if crd_list { keep.clone().with(&kinds::SERVED_BY) } else { keep.clone() };
-        let dec = Decoder { api_version: "x/v1".into(), kind: "X".into(), keep, decoded, crd_list, convert: |v| v };
+        let dec = Decoder {
+            api_version: "x/v1".into(),
+            kind: "X".into(),
+            keep,
+            decoded,
+            crd_list,
+            columns: None,
+            convert: |v| v,
+        };
         let mut fetched = (Vec::new(), Vec::new());
         let token = decode_page(text.as_bytes(), &dec, &mut fetched).unwrap();
         (fetched.0, token, fetched.1.len())
@@ -332,11 +353,35 @@ mod tests {
                 keep: Keep::default(),
                 decoded: Keep::default(),
                 crd_list: false,
+                columns: None,
                 convert: |v| v,
             },
             &mut (vec![], vec![]),
         );
         assert!(err.is_err(), "a body cut short is an error, not a shorter list");
+    }
+
+    #[test]
+    fn with_columns_each_item_is_a_flat_row() {
+        let mut columns = Columns::default();
+        columns.add("name", &["metadata.name".into()]).unwrap();
+        columns.add("ready", &["status.conditions[0].status".into(), "status.phase".into()]).unwrap();
+        let spec = ListSpec { columns: Some(columns), ..ListSpec::new("x/v1", "X", "") };
+        let keep = spec.columns.as_ref().unwrap().keep();
+        let dec = Decoder {
+            api_version: "x/v1".into(),
+            kind: "X".into(),
+            decoded: keep.clone(),
+            keep,
+            crd_list: false,
+            columns: spec.columns,
+            convert: |v| v,
+        };
+        let page = json!({"items": [{"metadata": {"name": "a", "uid": "u"}, "status": {"conditions": [{"status": "True", "type": "Ready"}]}},
+                                    {"metadata": {"name": "b"}, "status": {"phase": "Pending"}}]});
+        let mut fetched = (Vec::new(), Vec::new());
+        decode_page(page.to_string().as_bytes(), &dec, &mut fetched).unwrap();
+        assert_eq!(fetched.0, vec![json!({"name": "a", "ready": "True"}), json!({"name": "b", "ready": "Pending"})]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! what to do. Objects travel as JSON so scripts see plain maps.
 
 pub mod apply;
+pub mod columns;
 pub mod keep;
 pub mod kinds;
 pub mod list;

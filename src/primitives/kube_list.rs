@@ -6,6 +6,7 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 use serde_json::Value;
 
 use super::host::{fail, Host};
+use crate::k8s::columns::Columns;
 use crate::k8s::list::{ListSpec, DEFAULT_CHUNK_SIZE};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
@@ -31,7 +32,35 @@ pub fn spec(prim: &str, api_version: &str, kind: &str, opts: &Map) -> R<ListSpec
         })?;
         s.chunk_size = n as u32;
     }
+    if let Some(c) = opts.get("columns").filter(|c| !c.is_unit()) {
+        s.columns = Some(columns(prim, c)?);
+    }
     Ok(s)
+}
+
+/// The `columns` option: a map of column names to a path or an array of paths tried in turn.
+pub fn columns(prim: &str, spec: &Dynamic) -> R<Columns> {
+    const HELP: &str = "a column is a path such as \"metadata.name\", \"status.history[0].chartVersion\" or \"metadata.labels['app.kubernetes.io/name']\", or an array of paths (the first with a value wins)";
+    let Some(map) = spec.read_lock::<Map>() else {
+        return Err(fail(
+            prim,
+            format!("`columns` must be a map of names to paths, got {}", spec.type_name()),
+            Some(HELP),
+        ));
+    };
+    let mut out = Columns::default();
+    for (name, paths) in map.iter() {
+        let paths = if let Some(list) = paths.read_lock::<Array>() {
+            list.iter().map(|p| p.clone().into_string().ok()).collect::<Option<Vec<_>>>()
+        } else {
+            paths.clone().into_string().ok().map(|p| vec![p])
+        };
+        let Some(paths) = paths else {
+            return Err(fail(prim, format!("column `{name}` must be a path or an array of paths"), Some(HELP)));
+        };
+        out.add(name, &paths).map_err(|e| fail(prim, e, Some(HELP)))?;
+    }
+    Ok(out)
 }
 
 pub fn list_many(h: &Host, specs: Vec<ListSpec>, prim: &str) -> R<Vec<Array>> {

@@ -90,12 +90,16 @@ pub fn module(host: &Arc<Host>) -> Module {
         ///
         /// Example: `wego::print_data(#{apps: apps});`
         fn print_data(value: Dynamic) -> () {
-            let data = super::from_dynamic(&value);
-            let text = match h.session.globals.output {
-                Output::Json => serde_json::to_string_pretty(&data).map(|s| s + "\n").map_err(|e| e.to_string()),
-                _ => super::yaml::to_string(&data),
+            use std::io::Write;
+            let data = super::Data(&value);
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = match h.session.globals.output {
+                Output::Json => serde_json::to_writer_pretty(&mut out, &data).map_err(|e| e.to_string()).and_then(|()| {
+                    out.write_all(b"\n").map_err(|e| e.to_string())
+                }),
+                _ => super::yaml::to_string(&data).and_then(|t| out.write_all(t.as_bytes()).map_err(|e| e.to_string())),
             };
-            text.map(|t| print!("{t}")).map_err(|e| fail("wego::print_data", e, None))
+            written.and_then(|()| out.flush().map_err(|e| e.to_string())).map_err(|e| fail("wego::print_data", e, None))
         }
     }
 }

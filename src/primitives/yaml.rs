@@ -30,7 +30,7 @@ fn first_line(msg: &str) -> String {
 }
 
 /// Serialize one value as a YAML document (no leading `---`).
-pub fn to_string(v: &serde_json::Value) -> Result<String, String> {
+pub fn to_string<T: serde::Serialize>(v: &T) -> Result<String, String> {
     serde_saphyr::to_string(v).map_err(|e| e.to_string())
 }
 
