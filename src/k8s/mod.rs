@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod columns;
+mod connect;
 pub mod keep;
 pub mod kinds;
 pub mod list;
@@ -145,7 +146,7 @@ impl KubeState {
         config.read_timeout = Some(IO_TIMEOUT);
         config.write_timeout = Some(IO_TIMEOUT);
         config.reset_reader_on_write = true;
-        let client = Client::try_from(config)
+        let client = connect::client(config)
             .map_err(|e| KubeError::new(format!("cannot build a Kubernetes client: {e}"), None))?;
         *self.client.lock().expect("kube client") = Some(client.clone());
         Ok(client)
