@@ -131,6 +131,23 @@ pub fn module(host: &Arc<Host>) -> Module {
             Ok(objects.iter().map(|o| super::to_dynamic(&c.row(&super::from_dynamic(o)))).collect())
         }
 
+        /// A list as a map keyed by one field of its elements (a column of rows, or a top-level key of objects): each
+        /// value maps to the element holding it, the last one when several do; elements without it are left out. For
+        /// joining lists in memory without a loop in the script (pass the list with `take` so it is moved, not copied).
+        ///
+        /// Example: `let sources = kube::index(take(rows), "app"); let mine = sources["web"];`
+        fn index(list: Array, key: &str) -> Map {
+            Ok(super::kube_list::index(list, key))
+        }
+
+        /// A list as a map of arrays keyed by one field of its elements: each value maps to the elements holding it, in
+        /// list order; elements without it are left out. Pass the list with `take` so it is moved, not copied.
+        ///
+        /// Example: `let by_object = kube::group(take(events), "name"); let about_web = by_object["web"] ?? [];`
+        fn group(list: Array, key: &str) -> Map {
+            Ok(super::kube_list::group(list, key))
+        }
+
         /// Fetch several lists at once (concurrently) and return them in the same order. Each entry is a map with
         /// `api_version`, `kind` and the options of `kube::list`.
         ///

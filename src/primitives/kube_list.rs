@@ -159,3 +159,59 @@ pub fn shape_events(items: Vec<Value>, opts: &Map) -> Array {
         })
         .collect()
 }
+
+/// What `kube::index` does: each element under its `key`, the last one winning.
+pub fn index(list: Array, key: &str) -> Map {
+    let mut out = Map::new();
+    for (k, item) in keyed(list, key) {
+        out.insert(k, item);
+    }
+    out
+}
+
+/// What `kube::group` does: the elements under their `key`, in list order.
+pub fn group(list: Array, key: &str) -> Map {
+    let mut out = Map::new();
+    for (k, item) in keyed(list, key) {
+        let g = out.entry(k).or_insert_with(|| Dynamic::from_array(Array::new()));
+        if let Some(mut g) = g.write_lock::<Array>() {
+            g.push(item);
+        }
+    }
+    out
+}
+
+/// The elements of `list` (maps) with a non-empty `key`, with that key's text.
+fn keyed(list: Array, key: &str) -> impl Iterator<Item = (rhai::Identifier, Dynamic)> + use<'_> {
+    list.into_iter().filter_map(move |item| {
+        let k = item.read_lock::<Map>().and_then(|m| m.get(key).filter(|v| !v.is_unit()).map(|v| v.to_string()));
+        k.map(|k| (k.into(), item))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(app: Option<&str>, n: i64) -> Dynamic {
+        let mut m = Map::new();
+        if let Some(a) = app {
+            m.insert("app".into(), a.into());
+        }
+        m.insert("n".into(), n.into());
+        m.into()
+    }
+
+    #[test]
+    fn index_keeps_the_last_and_group_keeps_all_in_order() {
+        let list = || vec![row(Some("a"), 1), row(None, 2), row(Some("b"), 3), row(Some("a"), 4), Dynamic::from(5_i64)];
+        let n = |d: &Dynamic| d.read_lock::<Map>().unwrap()["n"].as_int().unwrap();
+        let by = index(list(), "app");
+        assert_eq!(by.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["a", "b"], "no key or not a map: no entry");
+        assert_eq!(n(&by["a"]), 4, "the last one wins");
+        let grouped = group(list(), "app");
+        let ns = |k: &str| grouped[k].read_lock::<Array>().unwrap().iter().map(n).collect::<Vec<_>>();
+        assert_eq!((ns("a"), ns("b")), (vec![1, 4], vec![3]));
+        assert_eq!(grouped.len(), 2);
+    }
+}
