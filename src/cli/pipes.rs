@@ -8,8 +8,7 @@
 //! standard stream ends the process quietly instead, wherever the print was (the CLI, a
 //! primitive, a script's `print`).
 
-/// The exit code a shell reports for a process ended by SIGPIPE (128 + 13).
-pub const CLOSED_PIPE_EXIT: i32 = 141;
+pub use crate::engine::CLOSED_PIPE_EXIT;
 
 /// EPIPE as `std::io::Error` renders it (the OS text varies by platform; the number does not).
 const EPIPE: &str = "(os error 32)";

@@ -11,7 +11,9 @@ pub use crate::{diagnostics, layers, paths, trust};
 
 // What scripts run against lives with the primitives that use it; the engine builds on it.
 pub use crate::primitives::api;
-pub use crate::primitives::host::{exit, exit_status, fail, CommandRunner, ExitCode, Globals, Host, Output};
+pub use crate::primitives::host::{
+    exit, exit_status, fail, CommandRunner, ExitCode, Globals, Host, Output, CLOSED_PIPE_EXIT,
+};
 
 use std::sync::Arc;
 

@@ -270,6 +270,10 @@ pub fn register_error_type(engine: &mut Engine) {
     engine.register_global_module(printing.into());
 }
 
+/// The exit code a shell reports for a process ended by SIGPIPE (128 + 13): what wego exits
+/// with when the reader of its output has gone.
+pub const CLOSED_PIPE_EXIT: i32 = 141;
+
 /// Raise `exit(code)`.
 pub fn exit(code: i64) -> Box<EvalAltResult> {
     Box::new(EvalAltResult::ErrorTerminated(Dynamic::from(ExitCode(exit_status(code))), Position::NONE))

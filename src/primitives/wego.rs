@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use rhai::{Array, Dynamic, Engine, Map, Module};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
 
 use super::api::api_module;
-use super::host::{exit, fail, Host, Output};
+use super::host::{exit, fail, Host, Output, CLOSED_PIPE_EXIT};
 use crate::build_info;
 
 /// The effective config as a script value (camelCase keys, like the file).
@@ -90,17 +90,30 @@ pub fn module(host: &Arc<Host>) -> Module {
         ///
         /// Example: `wego::print_data(#{apps: apps});`
         fn print_data(value: Dynamic) -> () {
-            use std::io::Write;
-            let data = super::Data(&value);
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let written = match h.session.globals.output {
-                Output::Json => serde_json::to_writer_pretty(&mut out, &data).map_err(|e| e.to_string()).and_then(|()| {
-                    out.write_all(b"\n").map_err(|e| e.to_string())
-                }),
-                _ => super::yaml::to_string(&data).and_then(|t| out.write_all(t.as_bytes()).map_err(|e| e.to_string())),
-            };
-            written.and_then(|()| out.flush().map_err(|e| e.to_string())).map_err(|e| fail("wego::print_data", e, None))
+            print_data(h, &value)
         }
+    }
+}
+
+/// What `wego::print_data` does: the value streams out (no copy of it is built first). A reader
+/// that has gone (`wego status -o json | head`) ends the script as a closed pipe ends a command.
+fn print_data(h: &Host, value: &Dynamic) -> Result<(), Box<EvalAltResult>> {
+    use std::io::Write;
+    let data = super::Data(value);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = match h.session.globals.output {
+        Output::Json => serde_json::to_writer_pretty(&mut out, &data)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n")),
+        _ => {
+            let text = super::yaml::to_string(&data).map_err(|e| fail("wego::print_data", e, None))?;
+            out.write_all(text.as_bytes())
+        }
+    };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(exit(CLOSED_PIPE_EXIT.into())),
+        Err(e) => Err(fail("wego::print_data", e, None)),
     }
 }
 
