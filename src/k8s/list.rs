@@ -208,7 +208,15 @@ fn decode_page<T, F: Fn(Value) -> T>(
 ) -> serde_json::Result<Option<String>> {
     let (out, learned) = fetched;
     let mut each = |mut item: Value| {
-        if let Some(m) = item.as_object_mut().filter(|_| dec.columns.is_none()) {
+        if dec.crd_list {
+            learned.extend(kinds::served_by(&item));
+        }
+        // A row picks its columns itself: no `apiVersion`/`kind`, nothing to trim.
+        if let Some(c) = &dec.columns {
+            out.push((dec.convert)(c.row(&item)));
+            return;
+        }
+        if let Some(m) = item.as_object_mut() {
             for (key, value) in [("apiVersion", &dec.api_version), ("kind", &dec.kind)] {
                 if m.get(key).is_none_or(Value::is_null) {
                     m.insert(key.into(), Value::String(value.clone()));
@@ -216,11 +224,7 @@ fn decode_page<T, F: Fn(Value) -> T>(
             }
         }
         if dec.crd_list {
-            learned.extend(kinds::served_by(&item));
             item = dec.keep.trim(item);
-        }
-        if let Some(c) = &dec.columns {
-            item = c.row(&item);
         }
         out.push((dec.convert)(item));
     };
